@@ -1,0 +1,1 @@
+"""Improvement plans (issue: plans). Models are added by the plans work."""

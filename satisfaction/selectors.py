@@ -1,0 +1,120 @@
+"""Reads for the metrics: the response frame for the engine, and the snapshots pages show."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+from django.db import connection
+
+from departments.selectors import ports_visible_to
+from satisfaction.metrics.engine import QuestionSpec
+from satisfaction.models import MetricRun, MetricSnapshot
+from surveys.models import Survey
+from surveys.selectors import survey_questions
+
+ZERO = ord("0")
+
+
+def survey_question_specs(*, survey: Survey) -> list[QuestionSpec]:
+    return [QuestionSpec(q.code, q.kind, q.port) for q in survey_questions(survey=survey)]
+
+
+def _answer_matrix(answers: pd.Series, width: int) -> np.ndarray:
+    """Answer strings → int8 matrix (0 = not answered), without a Python loop over rows."""
+    padded = answers.str.pad(width, side="right", fillchar="-").str.slice(0, width)
+    buffer = "".join(padded.tolist()).encode("ascii")
+    matrix = np.frombuffer(buffer, dtype=np.uint8).reshape(len(answers), width).astype(np.int8) - ZERO
+    matrix[matrix < 0] = 0
+    return matrix
+
+
+def _read_rows(survey_id: int) -> pd.DataFrame:
+    sql = (
+        "SELECT p.code AS project, r.stage AS stage, r.answers AS answers "
+        "FROM surveys_response r JOIN owners_project p ON p.id = r.project_id "
+        "WHERE r.survey_id = %s"
+    )
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # COPY streams a million rows several times faster than a cursor fetch.
+            buffer = io.BytesIO()
+            copy_sql = f"COPY ({sql.replace('%s', str(int(survey_id)))}) TO STDOUT WITH (FORMAT csv)"
+            with cursor.cursor.copy(copy_sql) as copy:
+                for block in copy:
+                    buffer.write(block)
+            buffer.seek(0)
+            return pd.read_csv(
+                buffer, header=None, names=["project", "stage", "answers"], dtype=str, keep_default_na=False
+            )
+        cursor.execute(sql, [survey_id])
+        return pd.DataFrame(cursor.fetchall(), columns=["project", "stage", "answers"])
+
+
+def survey_frame(*, survey: Survey) -> pd.DataFrame:
+    """One row per response: project code, stage, and one int8 score column per question (0 = not answered)."""
+    codes = [q.code for q in survey_questions(survey=survey)]
+    rows = _read_rows(survey.pk)
+    matrix = _answer_matrix(rows["answers"], len(codes)) if len(rows) else np.zeros((0, len(codes)), dtype=np.int8)
+    scores = pd.DataFrame(matrix, columns=codes)
+    scores.insert(0, "stage", rows["stage"].to_numpy())
+    scores.insert(0, "project", rows["project"].to_numpy())
+    return scores
+
+
+def metric_run_state(*, survey: Survey) -> dict:
+    """When the survey's numbers were computed and whether a recompute is pending (the fill state)."""
+    last_done = MetricRun.objects.filter(survey=survey, status=MetricRun.Status.DONE).order_by("-finished_at").first()
+    pending = MetricRun.objects.filter(
+        survey=survey, status__in=[MetricRun.Status.PENDING, MetricRun.Status.RUNNING]
+    ).exists()
+    return {"computed_at": last_done.finished_at if last_done else None, "pending": pending}
+
+
+def headline_snapshot(*, survey: Survey) -> MetricSnapshot | None:
+    return MetricSnapshot.objects.filter(survey=survey, port="", project__isnull=True, stage="").first()
+
+
+def port_snapshots_for_user(*, survey: Survey, user) -> list[MetricSnapshot]:
+    """Whole-survey rows of the ports this user may see, in port order."""
+    visible = ports_visible_to(user)
+    rows = MetricSnapshot.objects.filter(survey=survey, project__isnull=True, stage="", port__in=visible)
+    order = {code: i for i, code in enumerate(["design", "engineering", "sales", "service", "property"])}
+    return sorted(rows, key=lambda row: order.get(row.port, 99))
+
+
+def metric_rows(*, survey: Survey, ports: frozenset[str] | None = None) -> list[dict]:
+    """Snapshot rows in the metric-row contract (DESIGN.md §4); ``ports`` limits port rows (headline always)."""
+    qs = MetricSnapshot.objects.filter(survey=survey).select_related("project")
+    rows = []
+    for s in qs.order_by("port", "project__code", "stage", "id"):
+        if ports is not None and s.port and s.port not in ports:
+            continue
+        rows.append(snapshot_as_contract(s, survey.code))
+    order = {"": 0, "design": 1, "engineering": 2, "sales": 3, "service": 4, "property": 5}
+    stage_order = {None: 0, "prospective": 1, "run_in": 2, "stable": 3, "veteran": 4}
+    rows.sort(key=lambda r: (order.get(r["port"] or "", 9), r["project"] or "", stage_order.get(r["stage"], 9)))
+    return rows
+
+
+def snapshot_as_contract(s: MetricSnapshot, survey_code: str) -> dict:
+    def ci(low, high):
+        return [low, high] if low is not None else None
+
+    headline = s.port == ""
+    return {
+        "survey": survey_code,
+        "port": s.port or None,
+        "project": s.project.code if s.project_id else None,
+        "stage": s.stage or None,
+        "n": s.n,
+        "satisfied": s.satisfied,
+        "satisfaction_rate": s.satisfaction_rate,
+        "satisfaction_ci": ci(s.satisfaction_ci_low, s.satisfaction_ci_high),
+        "mean_score": s.mean_score,
+        "loyalty_base": s.loyalty_base if headline else None,
+        "loyal": s.loyal if headline else None,
+        "loyalty_rate": s.loyalty_rate if headline else None,
+        "loyalty_ci": ci(s.loyalty_ci_low, s.loyalty_ci_high) if headline else None,
+    }

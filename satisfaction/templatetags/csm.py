@@ -1,0 +1,20 @@
+"""Formatting of numbers on pages: rates as percentages with one decimal (80.7%)."""
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def pct(value) -> str:
+    """0.80665 → '80.7%'; None → '—'."""
+    if value is None or value == "":
+        return "—"
+    return f"{float(value) * 100:.1f}%"
+
+
+@register.filter
+def num(value, digits: int = 2) -> str:
+    if value is None or value == "":
+        return "—"
+    return f"{float(value):.{int(digits)}f}"

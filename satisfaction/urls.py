@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from satisfaction import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("dashboards/", include("satisfaction.dashboard_urls")),
+    path("surveys/", include("surveys.urls")),
+    path("owners/", include("owners.urls")),
+    path("plans/", include("improvement_plans.urls")),
+    path("api/", include("satisfaction.api_urls")),
+    path("admin/", admin.site.urls),
+]
+
+admin.site.site_header = "客户满意度管理 · 系统管理"
+admin.site.site_title = "客户满意度管理"
+admin.site.index_title = "系统管理"

@@ -1,0 +1,50 @@
+"""The first page after login, and health checks. Pages read snapshots only."""
+
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import render
+
+from satisfaction.selectors import headline_snapshot, metric_run_state, port_snapshots_for_user
+from surveys.selectors import survey_latest
+
+
+@login_required
+def home(request):
+    survey = survey_latest()
+    context = {"survey": survey}
+    if survey is not None:
+        context |= {
+            "headline": headline_snapshot(survey=survey),
+            "ports": port_snapshots_for_user(survey=survey, user=request.user),
+            "state": metric_run_state(survey=survey),
+        }
+    return render(request, "home.html", context)
+
+
+def healthz(request):
+    return JsonResponse({"status": "ok"})
+
+
+def readyz(request):
+    """Ready when the database answers and, if one is configured, the broker does."""
+    from django.conf import settings
+
+    checks = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - report any failure as not ready
+        checks["database"] = f"error: {exc.__class__.__name__}"
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        from satisfaction.celery import app
+
+        try:
+            with app.connection_for_write() as conn:
+                conn.ensure_connection(max_retries=1, timeout=2)
+            checks["broker"] = "ok"
+        except Exception as exc:  # noqa: BLE001
+            checks["broker"] = f"error: {exc.__class__.__name__}"
+    ok = all(value == "ok" for value in checks.values())
+    return JsonResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503)
