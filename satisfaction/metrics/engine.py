@@ -208,15 +208,27 @@ def _score_matrix(frame: pd.DataFrame, codes: Sequence[str]) -> np.ndarray:
     return matrix
 
 
+def pearson_from_sums(n: int, sx: int, sy: int, sxx: int, syy: int, sxy: int) -> float | None:
+    """Pearson r from exact integer moments (scores are integers).
+
+    Independent of row order, so per-partition sums combined by a partitioned recompute give the very same
+    float as one pass over all rows, and a rerun gives the same bits whatever order the database returns.
+    """
+    n, sx, sy, sxx, syy, sxy = (int(v) for v in (n, sx, sy, sxx, syy, sxy))
+    if n < 2:
+        return None
+    covariance = n * sxy - sx * sy
+    var_x = n * sxx - sx * sx
+    var_y = n * syy - sy * sy
+    if var_x <= 0 or var_y <= 0:
+        return None
+    return max(-1.0, min(1.0, covariance / math.sqrt(var_x * var_y)))
+
+
 def _pearson(x: np.ndarray, y: np.ndarray) -> float | None:
-    if len(x) < 2:
-        return None
-    xd = x - x.mean()
-    yd = y - y.mean()
-    denom = math.sqrt(float((xd * xd).sum()) * float((yd * yd).sum()))
-    if denom == 0:
-        return None
-    return float((xd * yd).sum()) / denom
+    xi = x.astype(np.int64)
+    yi = y.astype(np.int64)
+    return pearson_from_sums(len(xi), xi.sum(), yi.sum(), (xi * xi).sum(), (yi * yi).sum(), (xi * yi).sum())
 
 
 def _drivers(
