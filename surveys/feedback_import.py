@@ -1,0 +1,501 @@
+"""Import of feedback records and external survey reports from Excel or CSV, all or nothing.
+
+The contract is the survey-response importer's (DESIGN.md §4): columns by key or Chinese label, rows numbered as
+the spreadsheet numbers them (header = row 1), every error listed with row, column, value and reason, and
+nothing written when there is any. Feedback re-imported unchanged changes nothing; a changed row updates its
+record, with history.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from departments.models import PortCode
+from owners.models import Owner, Project
+from surveys.feedback_services import benchmark_create, benchmark_row_validate, feedback_validate
+from surveys.models import ExternalBenchmark, Feedback, FeedbackKind, FeedbackSeverity, FeedbackStatus, Stage
+
+
+# Same shape as the survey-response importer's errors. surveys.importer (engineer A) did not exist when this was
+# written; once it does, these two should become imports from there.
+@dataclass(frozen=True)
+class ImportIssue:
+    row: int
+    column: str
+    value: str
+    reason: str
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[ImportIssue] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+MAX_BYTES = 20 * 1024 * 1024
+NOT_ANSWERED = {"", "n/a", "N/A", "不适用"}
+
+
+class FileUnreadable(Exception):
+    """The upload is not a spreadsheet we can read; its message is shown to the user."""
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reading a file into (header, rows) of strings/dates, formula cells marked
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Formula:
+    text: str
+
+
+def _read_csv(data: bytes) -> list[list]:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise FileUnreadable("CSV 文件编码无法识别，请另存为 UTF-8 或 GBK 编码")
+    return [list(row) for row in csv.reader(io.StringIO(text))]
+
+
+def _read_xlsx(data: bytes) -> list[list]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    except Exception as exc:  # noqa: BLE001 - any parse failure is "not a readable workbook"
+        raise FileUnreadable("无法读取 Excel 文件，请确认文件未损坏且为 .xlsx 格式") from exc
+    sheet = workbook.worksheets[0]
+    rows = []
+    for row in sheet.iter_rows():
+        values = []
+        for cell in row:
+            if cell.data_type == "f":
+                values.append(Formula(str(cell.value)))
+            else:
+                values.append(cell.value)
+        rows.append(values)
+    workbook.close()
+    return rows
+
+
+def _read_xls(data: bytes) -> list[list]:
+    import xlrd
+
+    try:
+        book = xlrd.open_workbook(file_contents=data)
+    except Exception as exc:  # noqa: BLE001
+        raise FileUnreadable("无法读取 Excel 97-2003（.xls）文件") from exc
+    sheet = book.sheet_by_index(0)
+    rows = []
+    for r in range(sheet.nrows):
+        values = []
+        for c in range(sheet.ncols):
+            cell = sheet.cell(r, c)
+            if cell.ctype == xlrd.XL_CELL_DATE:
+                values.append(xlrd.xldate.xldate_as_datetime(cell.value, book.datemode))
+            else:
+                values.append(cell.value)
+        rows.append(values)
+    return rows
+
+
+def read_table(*, data: bytes, file_name: str) -> list[list]:
+    """The first sheet (or the CSV) as rows of cell values; header first."""
+    if len(data) > MAX_BYTES:
+        raise FileUnreadable("文件超过 20 MB")
+    name = file_name.lower()
+    if name.endswith(".csv"):
+        return _read_csv(data)
+    if name.endswith(".xlsx"):
+        return _read_xlsx(data)
+    if name.endswith(".xls"):
+        return _read_xls(data)
+    raise FileUnreadable("只支持 .xlsx、.xls 或 .csv 文件")
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    return str(value).strip()
+
+
+DATE_PATTERNS = (
+    re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"),
+    re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$"),
+)
+
+
+def parse_date(value) -> date:
+    """An Excel date cell, 2026-03-05, 2026/3/5 or 2026年3月5日; ValueError with a Chinese reason otherwise."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = _text(value)
+    for pattern in DATE_PATTERNS:
+        match = pattern.match(text)
+        if match:
+            try:
+                return date(*(int(part) for part in match.groups()))
+            except ValueError:
+                break
+    raise ValueError("日期无法识别（可用 2026-03-05、2026/3/5 或 2026年3月5日）")
+
+
+def parse_rate(value) -> float:
+    """85.3% or 0.853 (a number above 1 is read as a percentage: 85.3 → 85.3%)."""
+    text = _text(value).replace("％", "%")
+    try:
+        if text.endswith("%"):
+            rate = float(text[:-1]) / 100
+        else:
+            rate = float(text)
+            if rate > 1:
+                rate /= 100
+    except ValueError:
+        raise ValueError("比例无法识别（可用 85.3%、0.853 或 85.3）") from None
+    if not 0 <= rate <= 1:
+        raise ValueError("比例必须在 0%–100% 之间")
+    return rate
+
+
+def _choice(choices, value: str, what: str) -> str:
+    """A code or its Chinese label → the code."""
+    text = _text(value)
+    for code, label in choices:
+        if text in (code, str(label)):
+            return code
+    raise ValueError(f"未知{what}，可选：{'、'.join(str(label) for _, label in choices)}")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Columns: header by key or label, unknown and missing columns
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    required: bool
+
+
+def _map_header(header: list, columns: list[Column], errors: list) -> dict[str, int]:
+    """Column key → index; unknown, repeated and missing required columns are errors on row 1."""
+    by_name = {}
+    for column in columns:
+        by_name[column.key] = column
+        by_name[column.label] = column
+    found: dict[str, int] = {}
+    for index, cell in enumerate(header):
+        name = _text(cell)
+        if not name:
+            continue
+        column = by_name.get(name)
+        if column is None:
+            errors.append(ImportIssue(1, name, name, "未知列"))
+        elif column.key in found:
+            errors.append(ImportIssue(1, name, name, "列重复"))
+        else:
+            found[column.key] = index
+    for column in columns:
+        if column.required and column.key not in found:
+            errors.append(ImportIssue(1, column.label, "", "缺少必需列"))
+    return found
+
+
+@dataclass
+class _Row:
+    number: int
+    cells: dict[str, object]
+    header_names: dict[str, str]
+    errors: list
+
+    def raw(self, key: str):
+        return self.cells.get(key)
+
+    def text(self, key: str) -> str:
+        return _text(self.cells.get(key))
+
+    def error(self, key: str, reason: str) -> None:
+        self.errors.append(ImportIssue(self.number, self.header_names.get(key, key), self.text(key), reason))
+
+    def parsed(self, key: str, parse: Callable, *, required: bool):
+        """The parsed cell, None when blank (an error if required) or when it does not parse (error listed)."""
+        value = self.cells.get(key)
+        if isinstance(value, Formula):
+            self.errors.append(ImportIssue(self.number, self.header_names.get(key, key), value.text, "不能是公式，请粘贴为数值"))
+            return None
+        if _text(value) == "":
+            if required:
+                self.error(key, "必填")
+            return None
+        try:
+            return parse(value)
+        except ValueError as exc:
+            self.error(key, str(exc))
+            return None
+
+
+def _rows(table: list[list], columns: list[Column], errors: list):
+    """Yield a _Row for each non-blank data row (or nothing if the header is unusable)."""
+    if not table:
+        errors.append(ImportIssue(1, "", "", "文件是空的"))
+        return
+    found = _map_header(table[0], columns, errors)
+    header_names = {key: _text(table[0][index]) for key, index in found.items()}
+    for offset, values in enumerate(table[1:]):
+        if all(_text(value) == "" for value in values):
+            continue
+        cells = {key: values[index] if index < len(values) else None for key, index in found.items()}
+        yield _Row(offset + 2, cells, header_names, errors)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Feedback
+# ---------------------------------------------------------------------------------------------------------------
+
+FEEDBACK_COLUMNS = [
+    Column("reference", "反馈编号", True),
+    Column("kind", "反馈类型", True),
+    Column("project_code", "楼盘编码", True),
+    Column("unit", "房号", False),
+    Column("owner_name", "业主姓名", False),
+    Column("port", "责任端口", True),
+    Column("received_on", "受理日期", True),
+    Column("severity", "严重程度", False),
+    Column("status", "处理状态", False),
+    Column("closed_on", "关闭日期", False),
+    Column("description", "反馈内容", True),
+]
+FEEDBACK_FIELD_COLUMN = {
+    "kind": "kind",
+    "project": "project_code",
+    "port": "port",
+    "received_on": "received_on",
+    "description": "description",
+    "severity": "severity",
+    "status": "status",
+    "closed_on": "closed_on",
+    "owner": "owner_name",
+}
+COMPARED_FIELDS = ("kind", "project_id", "owner_id", "unit", "port", "received_on", "severity", "status", "closed_on", "description")
+
+
+def feedback_import(*, data: bytes, file_name: str, created_by=None, today: date | None = None) -> ImportResult:
+    """Validate the whole file; write it in one transaction only if no row has an error."""
+    result = ImportResult()
+    try:
+        table = read_table(data=data, file_name=file_name)
+    except FileUnreadable as exc:
+        result.errors.append(ImportIssue(0, "", file_name, str(exc)))
+        return result
+    errors = result.errors
+    parsed_rows = []
+    references: dict[str, int] = {}
+    rows = list(_rows(table, FEEDBACK_COLUMNS, errors))
+    if any(issue.row == 1 for issue in errors):
+        return result
+    projects = {p.code: p for p in Project.objects.filter(code__in={r.text("project_code") for r in rows}).order_by("id")}
+    for row in rows:
+        reference = row.parsed("reference", _text, required=True)
+        if reference:
+            if reference in references:
+                row.error("reference", f"反馈编号与第 {references[reference]} 行重复")
+            else:
+                references[reference] = row.number
+        kind = row.parsed("kind", lambda v: _choice(FeedbackKind.choices, v, "反馈类型"), required=True)
+        port = row.parsed("port", lambda v: _choice(PortCode.choices, v, "端口"), required=True)
+        severity = row.parsed("severity", lambda v: _choice(FeedbackSeverity.choices, v, "严重程度"), required=False)
+        status = row.parsed("status", lambda v: _choice(FeedbackStatus.choices, v, "处理状态"), required=False)
+        received_on = row.parsed("received_on", parse_date, required=True)
+        closed_on = row.parsed("closed_on", parse_date, required=False)
+        description = row.parsed("description", _text, required=True)
+        code = row.parsed("project_code", _text, required=True)
+        project = projects.get(code) if code else None
+        if code and project is None:
+            row.error("project_code", "楼盘不存在，请先在业主档案中建立该楼盘")
+        unit = row.text("unit")
+        owner = None
+        owner_name = row.text("owner_name")
+        if owner_name and project is not None:
+            if not unit:
+                row.error("unit", "填写业主姓名时必须填写房号")
+            else:
+                owner = Owner.objects.filter(project=project, unit=unit, name=owner_name).first()
+                if owner is None:
+                    row.error("owner_name", "该楼盘、房号下没有这位业主")
+        before = len(errors)
+        if None not in (kind, port, received_on, description, project) and (owner or not owner_name):
+            problems = feedback_validate(
+                kind=kind,
+                project=project,
+                port=port,
+                received_on=received_on,
+                description=description,
+                severity=severity or FeedbackSeverity.NORMAL,
+                status=status or FeedbackStatus.OPEN,
+                closed_on=closed_on,
+                owner=owner,
+                today=today,
+            )
+            for field_name, reason in problems.items():
+                row.error(FEEDBACK_FIELD_COLUMN.get(field_name, field_name), reason)
+        if len(errors) == before:
+            parsed_rows.append(
+                {
+                    "reference": reference,
+                    "kind": kind,
+                    "project": project,
+                    "owner": owner,
+                    "unit": unit or (owner.unit if owner else ""),
+                    "port": port,
+                    "received_on": received_on,
+                    "severity": severity or FeedbackSeverity.NORMAL,
+                    "status": status or FeedbackStatus.OPEN,
+                    "closed_on": closed_on,
+                    "description": description,
+                }
+            )
+    if not rows and not errors:
+        errors.append(ImportIssue(2, "", "", "文件没有数据行"))
+    if errors:
+        return result
+    with transaction.atomic():
+        existing = {
+            f.reference: f for f in Feedback.objects.select_for_update().filter(reference__in=references).order_by("id")
+        }
+        for values in parsed_rows:
+            feedback = existing.get(values["reference"])
+            if feedback is None:
+                feedback = Feedback(created_by=created_by, **values)
+                feedback.full_clean()
+                feedback.save()
+                result.created += 1
+                continue
+            changed = [name for name, value in values.items() if getattr(feedback, name) != value]
+            if not changed:
+                result.unchanged += 1
+                continue
+            for name in changed:
+                setattr(feedback, name, values[name])
+            feedback.full_clean()
+            # A plain save (not a bulk update) so that the history keeps the previous version.
+            feedback.save(update_fields=[*changed, "updated_at"])
+            result.updated += 1
+    return result
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# External survey reports
+# ---------------------------------------------------------------------------------------------------------------
+
+BENCHMARK_COLUMNS = [
+    Column("project_code", "楼盘编码", False),
+    Column("port", "端口", False),
+    Column("stage", "业主阶段", False),
+    Column("sample_size", "样本量", True),
+    Column("satisfaction_rate", "满意度", True),
+    Column("loyalty_rate", "忠诚度", False),
+]
+HEADLINE_WORDS = {"核心指标", "总体", "headline"}
+ALL_STAGE_WORDS = {"全部", "全部阶段", "all"}
+
+
+def _port(value) -> str:
+    return "" if _text(value) in HEADLINE_WORDS else _choice(PortCode.choices, value, "端口")
+
+
+def _stage(value) -> str:
+    return "" if _text(value) in ALL_STAGE_WORDS else _choice(Stage.choices, value, "业主阶段")
+
+
+def _positive_int(value) -> int:
+    text = _text(value)
+    if not re.fullmatch(r"\d+", text) or int(text) <= 0:
+        raise ValueError("样本量必须是正整数")
+    return int(text)
+
+
+def benchmark_import(
+    *, data: bytes, file_name: str, name: str, source: str, report_on: date, notes: str = "", created_by=None
+) -> tuple[ExternalBenchmark | None, ImportResult]:
+    """A new named external report from a file of slices; nothing written if any row or the header is wrong."""
+    result = ImportResult()
+    try:
+        table = read_table(data=data, file_name=file_name)
+    except FileUnreadable as exc:
+        result.errors.append(ImportIssue(0, "", file_name, str(exc)))
+        return None, result
+    errors = result.errors
+    if ExternalBenchmark.objects.filter(name=name.strip(), report_on=report_on).exists():
+        errors.append(ImportIssue(0, "报告名称", name, "同名同日期的外部调查报告已存在"))
+    rows = list(_rows(table, BENCHMARK_COLUMNS, errors))
+    if any(issue.row == 1 for issue in errors):
+        return None, result
+    projects = {p.code: p for p in Project.objects.filter(code__in={r.text("project_code") for r in rows}).order_by("id")}
+    slices: dict[tuple, int] = {}
+    parsed = []
+    for row in rows:
+        code = row.text("project_code")
+        project = projects.get(code) if code else None
+        if code and project is None:
+            row.error("project_code", "楼盘不存在")
+        port = row.parsed("port", _port, required=False) or ""
+        stage = row.parsed("stage", _stage, required=False) or ""
+        sample_size = row.parsed("sample_size", _positive_int, required=True)
+        rate = row.parsed("satisfaction_rate", parse_rate, required=True)
+        loyalty = row.parsed("loyalty_rate", parse_rate, required=False)
+        key = (code, port, stage)
+        if key in slices:
+            row.error("project_code" if code else "port", f"与第 {slices[key]} 行是同一楼盘、端口、阶段")
+        else:
+            slices[key] = row.number
+        if sample_size is not None and rate is not None:
+            problems = benchmark_row_validate(
+                port=port, stage=stage, sample_size=sample_size, satisfaction_rate=rate, loyalty_rate=loyalty
+            )
+            for field_name, reason in problems.items():
+                row.error(field_name, reason)
+        parsed.append(
+            {"project": project, "port": port, "stage": stage, "sample_size": sample_size,
+             "satisfaction_rate": rate, "loyalty_rate": loyalty}
+        )
+    if not rows and not errors:
+        errors.append(ImportIssue(2, "", "", "文件没有数据行"))
+    if errors:
+        return None, result
+    try:
+        benchmark = benchmark_create(
+            name=name, source=source, report_on=report_on, notes=notes, rows=parsed, created_by=created_by
+        )
+    except ValidationError as exc:  # a race with another upload of the same report
+        for message in exc.messages:
+            errors.append(ImportIssue(0, "", "", message))
+        return None, result
+    result.created = len(parsed)
+    return benchmark, result
