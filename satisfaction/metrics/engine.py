@@ -156,18 +156,31 @@ def _rate(k: int, n: int) -> float | None:
     return k / n if n else None
 
 
+LEVELS = 6  # a score column holds 0 (not answered) or 1–5
+_SCORE_VALUES = np.arange(LEVELS, dtype=np.int64)
+
+
 class _Cells:
-    """Per-item counts in every project × stage cell, summed up to the all-project / all-stage margins."""
+    """Integer counts in every project × stage cell; the all-project / all-stage margins are sums of cells.
+
+    Each count is one integer ``np.bincount`` over a combined index (cell × score), which is several times faster
+    than a weighted (float) bincount per statistic and exact by construction.
+    """
 
     def __init__(self, project_index: np.ndarray, stage_index: np.ndarray, n_projects: int):
         self.n_projects = n_projects
         self.size = n_projects * len(STAGES)
-        self.cell = project_index * len(STAGES) + stage_index
+        self.cell = (project_index * len(STAGES) + stage_index).astype(np.intp)
+        self.cell_levels = self.cell * LEVELS
 
-    def count(self, weights: np.ndarray | None = None) -> np.ndarray:
-        """Array of shape (n_projects, n_stages)."""
-        counts = np.bincount(self.cell, weights=weights, minlength=self.size)
-        return counts.reshape(self.n_projects, len(STAGES))
+    def count(self) -> np.ndarray:
+        """Responses per cell, shape (n_projects, n_stages)."""
+        return np.bincount(self.cell, minlength=self.size).reshape(self.n_projects, len(STAGES))
+
+    def score_table(self, column: np.ndarray) -> np.ndarray:
+        """How many responses gave each score (0–5) in each cell, shape (n_projects, n_stages, 6)."""
+        counts = np.bincount(self.cell_levels + column, minlength=self.size * LEVELS)
+        return counts.reshape(self.n_projects, len(STAGES), LEVELS)
 
 
 def _slices(responses: np.ndarray, projects: Sequence[str]):
@@ -197,14 +210,20 @@ def _pick(table: np.ndarray, p: int | None, s: int | None) -> int | float:
 
 
 def _score_matrix(frame: pd.DataFrame, codes: Sequence[str]) -> np.ndarray:
-    """Scores as an int8 matrix, 0 = not answered (NaN and missing columns included)."""
-    matrix = np.zeros((len(frame), len(codes)), dtype=np.int8)
+    """Scores as an int8 matrix, 0 = not answered (NaN and missing columns included).
+
+    Column-major, so that each question's column is contiguous for the per-question counts.
+    """
+    matrix = np.zeros((len(frame), len(codes)), dtype=np.int8, order="F")
     for j, code in enumerate(codes):
         if code in frame.columns:
             column = frame[code]
             if column.dtype.kind == "f" or column.hasnans:
                 column = column.fillna(0)
-            matrix[:, j] = column.to_numpy(dtype=np.int8)
+            values = column.to_numpy()
+            if len(values) and (values.min() < 0 or values.max() >= LEVELS):
+                raise ValueError(f"scores of {code} must be 1–5, or 0 / NaN when not answered")
+            matrix[:, j] = values
     return matrix
 
 
@@ -225,33 +244,33 @@ def pearson_from_sums(n: int, sx: int, sy: int, sxx: int, syy: int, sxy: int) ->
     return max(-1.0, min(1.0, covariance / math.sqrt(var_x * var_y)))
 
 
-def _pearson(x: np.ndarray, y: np.ndarray) -> float | None:
-    xi = x.astype(np.int64)
-    yi = y.astype(np.int64)
-    return pearson_from_sums(len(xi), xi.sum(), yi.sum(), (xi * xi).sum(), (yi * yi).sum(), (xi * yi).sum())
+def _driver_moments(project_index: np.ndarray, n_projects: int, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Joint score counts of item x and outcome y per project, shape (n_projects + 1, 6, 6); the last = all."""
+    joint = np.bincount(project_index * (LEVELS * LEVELS) + x * LEVELS + y, minlength=n_projects * LEVELS * LEVELS)
+    joint = joint.reshape(n_projects, LEVELS, LEVELS)
+    return np.concatenate([joint, joint.sum(axis=0, keepdims=True)])
 
 
 def _drivers(
-    scores: np.ndarray,
-    mask: np.ndarray | None,
-    column: dict[str, int],
-    outcome: str,
-    items: Sequence[str],
-    port: str | None,
-    project: str | None,
+    tables: np.ndarray, items: Sequence[str], port: str | None, project: str | None, which: int
 ) -> list[DriverRow]:
-    if outcome not in column:
-        return []
-    sub = scores if mask is None else scores[mask]
-    y_all = sub[:, column[outcome]].astype(np.float64)
+    """Driver rows of one outcome in one project (``which``) from the joint tables of its items."""
     measured = []
-    for code in items:
-        x_all = sub[:, column[code]].astype(np.float64)
-        answered = x_all > 0
-        n = int(answered.sum())
-        performance = _rate(int((x_all >= SATISFIED_FROM).sum()), n)
-        both = answered & (y_all > 0)
-        importance = _pearson(x_all[both], y_all[both])
+    for i, code in enumerate(items):
+        table = tables[i, which]  # [x score, y score]
+        n = int(table[1:].sum())
+        performance = _rate(int(table[SATISFIED_FROM:].sum()), n)
+        both = table[1:, 1:]
+        values = _SCORE_VALUES[1:]
+        x_counts, y_counts = both.sum(axis=1), both.sum(axis=0)
+        importance = pearson_from_sums(
+            both.sum(),
+            (x_counts * values).sum(),
+            (y_counts * values).sum(),
+            (x_counts * values * values).sum(),
+            (y_counts * values * values).sum(),
+            (values[:, None] * values[None, :] * both).sum(),
+        )
         measured.append((code, int(both.sum()), importance, performance, n))
     complete = [m for m in measured if m[2] is not None and m[3] is not None]
     if complete:
@@ -283,30 +302,33 @@ def compute_survey_metrics(frame: pd.DataFrame, questions: Sequence[QuestionSpec
         return result
 
     project_index, projects = pd.factorize(frame["project"], sort=True)
+    if (project_index < 0).any():
+        raise ValueError("response without a project in frame")
     stage_index = pd.Categorical(frame["stage"], categories=STAGES).codes
     if (stage_index < 0).any():
         raise ValueError("unknown stage in frame")
-    cells = _Cells(project_index.astype(np.int64), stage_index.astype(np.int64), len(projects))
+    project_index = project_index.astype(np.intp)
+    cells = _Cells(project_index, stage_index.astype(np.intp), len(projects))
     projects = [str(p) for p in projects]
     scores = _score_matrix(frame, codes)
     responses = cells.count()
 
-    answered = scores > 0
-    satisfied = scores >= SATISFIED_FROM
     counts = {}
     for code, j in column.items():
+        table = cells.score_table(scores[:, j])
         counts[code] = (
-            cells.count(answered[:, j].astype(np.float64)),
-            cells.count(satisfied[:, j].astype(np.float64)),
-            cells.count(scores[:, j].astype(np.float64)),
+            table[..., 1:].sum(axis=-1),
+            table[..., SATISFIED_FROM:].sum(axis=-1),
+            (table * _SCORE_VALUES).sum(axis=-1),
         )
 
     loyalty = None
     if all(code in column for code in HEADLINE_ITEMS):
-        trio = [column[code] for code in HEADLINE_ITEMS]
-        base = answered[:, trio].all(axis=1)
-        loyal = satisfied[:, trio].all(axis=1)
-        loyalty = (cells.count(base.astype(np.float64)), cells.count(loyal.astype(np.float64)))
+        trio = scores[:, [column[code] for code in HEADLINE_ITEMS]]
+        # 0 = not in the base, 1 = in the base but not loyal, 2 = loyal
+        status = (trio > 0).all(axis=1).astype(np.intp) + (trio >= SATISFIED_FROM).all(axis=1)
+        table = np.bincount(cells.cell * 3 + status, minlength=cells.size * 3).reshape(len(projects), len(STAGES), 3)
+        loyalty = (table[..., 1:].sum(axis=-1), table[..., 2])
 
     port_items = {q.port: q.code for q in questions if q.kind == "port"}
     outcomes: list[tuple[str | None, str]] = [(None, "overall")]
@@ -319,7 +341,7 @@ def compute_survey_metrics(frame: pd.DataFrame, questions: Sequence[QuestionSpec
         for project, stage, p, s in slices:
             n = int(_pick(answered_t, p, s)) if answered_t is not None else 0
             k = int(_pick(satisfied_t, p, s)) if satisfied_t is not None else 0
-            total = float(_pick(sum_t, p, s)) if sum_t is not None else 0.0
+            total = int(_pick(sum_t, p, s)) if sum_t is not None else 0
             loyalty_fields = {}
             if port is None:
                 if loyalty is not None:
@@ -351,7 +373,7 @@ def compute_survey_metrics(frame: pd.DataFrame, questions: Sequence[QuestionSpec
         for project, stage, p, s in slices:
             n = int(_pick(answered_t, p, s))
             k = int(_pick(satisfied_t, p, s))
-            total = float(_pick(sum_t, p, s))
+            total = int(_pick(sum_t, p, s))
             result.items.append(
                 ItemRow(q.code, q.port, project, stage, n, k, _rate(k, n), wilson_interval(k, n), total / n if n else None)
             )
@@ -361,9 +383,13 @@ def compute_survey_metrics(frame: pd.DataFrame, questions: Sequence[QuestionSpec
     for port, code in outcomes[1:]:
         driver_sets.append((port, code, [q.code for q in detail_items if q.port == port]))
     for port, outcome, items in driver_sets:
-        if not items:
+        if not items or outcome not in column:
             continue
-        result.drivers += _drivers(scores, None, column, outcome, items, port, None)
+        y = scores[:, column[outcome]].astype(np.intp)
+        tables = np.stack(
+            [_driver_moments(project_index, len(projects), scores[:, column[code]].astype(np.intp), y) for code in items]
+        )
+        result.drivers += _drivers(tables, items, port, None, len(projects))
         for p, project in enumerate(projects):
-            result.drivers += _drivers(scores, project_index == p, column, outcome, items, port, project)
+            result.drivers += _drivers(tables, items, port, project, p)
     return result
