@@ -1,5 +1,6 @@
 """Projects (楼盘) and their owners (业主)."""
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -47,6 +48,7 @@ class Owner(models.Model):
             models.UniqueConstraint(fields=["project", "unit", "name"], name="owner_unique_project_unit_name"),
         ]
         indexes = [models.Index(fields=["project", "unit"])]
+        permissions = [("view_full_phone", _("可查看业主完整电话号码"))]
 
     def __str__(self) -> str:
         return f"{self.unit} {self.name}"
@@ -54,3 +56,23 @@ class Owner(models.Model):
     @property
     def masked_phone(self) -> str:
         return mask_phone(self.phone)
+
+
+class PhoneAccessLog(models.Model):
+    """One reveal of an owner's full phone number: who, when, whose, and where (PIPL access record)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("查看人")
+    )
+    owner = models.ForeignKey(Owner, on_delete=models.CASCADE, related_name="phone_accesses", verbose_name=_("业主"))
+    accessed_at = models.DateTimeField(_("查看时间"))
+    where = models.CharField(_("查看位置"), max_length=255)
+    ip_address = models.GenericIPAddressField(_("IP 地址"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("电话查看记录")
+        verbose_name_plural = _("电话查看记录")
+        indexes = [models.Index(fields=["owner", "accessed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.accessed_at:%Y-%m-%d %H:%M} · {self.user} · {self.owner_id}"

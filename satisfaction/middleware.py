@@ -8,7 +8,16 @@ from django.http import JsonResponse
 
 logger = logging.getLogger("satisfaction.access")
 
-PUBLIC_PREFIXES = ("/accounts/login/", "/accounts/password_reset/", "/accounts/reset/", "/healthz", "/readyz", "/static/")
+PUBLIC_PREFIXES = (
+    "/accounts/login/",
+    "/accounts/password_reset/",
+    "/accounts/reset/",
+    "/healthz",
+    "/readyz",
+    "/static/",
+    # Exchanging a password for an API token is a login; axes guards it like the login page.
+    "/api/v1/auth/token/",
+)
 
 CSP = "; ".join(
     [
@@ -49,4 +58,27 @@ class ContentSecurityPolicyMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", CSP)
+        return response
+
+
+class AccessLogMiddleware:
+    """Log every refused request (401, 403, and axes' 429 lockout) on ``satisfaction.access``."""
+
+    REFUSED = frozenset({401, 403, 429})
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code in self.REFUSED:
+            user = getattr(request, "user", None)
+            logger.warning(
+                "access refused status=%s user=%s method=%s path=%s ip=%s",
+                response.status_code,
+                user.get_username() if user is not None and user.is_authenticated else "-",
+                request.method,
+                request.path,
+                request.META.get("REMOTE_ADDR") or "-",
+            )
         return response

@@ -1,0 +1,61 @@
+"""The read-only metric rows endpoint and the token endpoint of the API.
+
+``GET /api/v1/metrics/?survey=CODE`` returns the metric-row contract (DESIGN.md §4) as a plain JSON list,
+not paginated: a survey has at most 6 × (projects + 1) × 5 rows, and tools read the whole list at once.
+A department head gets the headline rows and the rows of the ports their department owns or monitors.
+"""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import exceptions, serializers
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from departments.selectors import metric_rows_visible_to, surveys_visible_to
+from satisfaction.permissions import HasRole
+
+
+class MetricRowSerializer(serializers.Serializer):
+    survey = serializers.CharField()
+    port = serializers.CharField(allow_null=True, help_text="null = 核心指标")
+    project = serializers.CharField(allow_null=True, help_text="楼盘编码，null = 全部楼盘")
+    stage = serializers.CharField(allow_null=True, help_text="业主阶段，null = 全部阶段")
+    n = serializers.IntegerField()
+    satisfied = serializers.IntegerField()
+    satisfaction_rate = serializers.FloatField(allow_null=True)
+    satisfaction_ci = serializers.ListField(child=serializers.FloatField(), allow_null=True, min_length=2, max_length=2)
+    mean_score = serializers.FloatField(allow_null=True)
+    loyalty_base = serializers.IntegerField(allow_null=True)
+    loyal = serializers.IntegerField(allow_null=True)
+    loyalty_rate = serializers.FloatField(allow_null=True)
+    loyalty_ci = serializers.ListField(child=serializers.FloatField(), allow_null=True, min_length=2, max_length=2)
+
+
+class MetricRowsView(APIView):
+    """指标 (metric rows) of one survey, as the contract fixes them; read-only, not paginated."""
+
+    permission_classes = [HasRole]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("survey", OpenApiTypes.STR, required=True, description="调查编码")],
+        responses={200: MetricRowSerializer(many=True)},
+    )
+    def get(self, request):
+        code = request.query_params.get("survey", "").strip()
+        if not code:
+            raise exceptions.ValidationError({"survey": "请指定调查编码：?survey=CODE"})
+        survey = get_object_or_404(surveys_visible_to(request.user), code=code)
+        return Response(metric_rows_visible_to(request.user, survey=survey))
+
+
+class TokenView(ObtainAuthToken):
+    """Exchange a username and password for an API token (send it as ``Authorization: Token …``)."""
+
+    @extend_schema(
+        request=inline_serializer("TokenRequest", {"username": serializers.CharField(), "password": serializers.CharField()}),
+        responses={200: inline_serializer("TokenResponse", {"token": serializers.CharField()})},
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
