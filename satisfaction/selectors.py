@@ -118,3 +118,43 @@ def snapshot_as_contract(s: MetricSnapshot, survey_code: str) -> dict:
         "loyalty_rate": s.loyalty_rate if headline else None,
         "loyalty_ci": ci(s.loyalty_ci_low, s.loyalty_ci_high) if headline else None,
     }
+
+
+def survey_project_sizes(*, survey: Survey) -> dict[int, int]:
+    """Responses per project id in one survey (to plan a partitioned recompute)."""
+    from django.db.models import Count
+
+    from surveys.models import Response
+
+    rows = Response.objects.filter(survey=survey).values_list("project_id").annotate(n=Count("id")).order_by()
+    return {project_id: n for project_id, n in rows}
+
+
+def survey_frame_for_projects(*, survey: Survey, project_ids: list[int]) -> pd.DataFrame:
+    """``survey_frame`` restricted to some projects: one partition of a partitioned recompute."""
+    codes = [q.code for q in survey_questions(survey=survey)]
+    ids = [int(i) for i in project_ids]
+    sql = (
+        "SELECT p.code AS project, r.stage AS stage, r.answers AS answers "
+        "FROM surveys_response r JOIN owners_project p ON p.id = r.project_id "
+        "WHERE r.survey_id = %s AND r.project_id IN ({})"
+    )
+    if not ids:
+        rows = pd.DataFrame({"project": [], "stage": [], "answers": []}, dtype=str)
+    elif connection.vendor == "postgresql":
+        buffer = io.BytesIO()
+        copy_sql = sql.format(", ".join(str(i) for i in ids)).replace("%s", str(int(survey.pk)))
+        with connection.cursor() as cursor, cursor.cursor.copy(f"COPY ({copy_sql}) TO STDOUT WITH (FORMAT csv)") as copy:
+            for block in copy:
+                buffer.write(block)
+        buffer.seek(0)
+        rows = pd.read_csv(buffer, header=None, names=["project", "stage", "answers"], dtype=str, keep_default_na=False)
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(sql.format(", ".join(["%s"] * len(ids))), [survey.pk, *ids])
+            rows = pd.DataFrame(cursor.fetchall(), columns=["project", "stage", "answers"])
+    matrix = _answer_matrix(rows["answers"], len(codes)) if len(rows) else np.zeros((0, len(codes)), dtype=np.int8)
+    scores = pd.DataFrame(matrix, columns=codes)
+    scores.insert(0, "stage", rows["stage"].to_numpy())
+    scores.insert(0, "project", rows["project"].to_numpy())
+    return scores

@@ -153,3 +153,110 @@ def metrics_write_snapshots(*, survey: Survey, metrics, computed_at) -> None:
         ),
         batch_size=2000,
     )
+
+
+# Partitioned recompute: several workers share one large survey ------------------------------------------------
+# The engine's numbers are sums over project × stage cells (and per-project joint score tables for the drivers),
+# so each worker counts a range of projects (``metrics_partial_compute``) and one callback adds the counts up and
+# replaces the snapshots in one transaction (``metrics_combine_partials``), through a Celery chord. A partition
+# that dies is redelivered (acks_late) and recounted; until the callback commits, pages keep the previous snapshots.
+
+
+def metrics_should_partition(*, survey_id: int) -> bool:
+    """Large surveys on a real broker with a result backend (the chord needs one) go partitioned."""
+    from django.conf import settings
+
+    from surveys.models import Response
+
+    if settings.CELERY_TASK_ALWAYS_EAGER or not settings.CELERY_RESULT_BACKEND:
+        return False
+    return Response.objects.filter(survey_id=survey_id).count() >= settings.METRICS_PARTITION_MIN_RESPONSES
+
+
+def metrics_partition_plan(*, survey_id: int, rows_per_partition: int | None = None) -> list[list[int]]:
+    """Project ids in balanced groups of about ``rows_per_partition`` responses (largest projects placed first)."""
+    from django.conf import settings
+
+    from satisfaction.selectors import survey_project_sizes
+
+    rows_per_partition = rows_per_partition or settings.METRICS_PARTITION_ROWS
+    sizes = survey_project_sizes(survey=Survey.objects.get(pk=survey_id))
+    if not sizes:
+        return []
+    count = max(1, min(len(sizes), -(-sum(sizes.values()) // rows_per_partition)))
+    groups: list[list[int]] = [[] for _ in range(count)]
+    loads = [0] * count
+    for project_id, n in sorted(sizes.items(), key=lambda item: (-item[1], item[0])):
+        lightest = loads.index(min(loads))
+        groups[lightest].append(project_id)
+        loads[lightest] += n
+    return [sorted(group) for group in groups]
+
+
+def _metrics_claim(*, survey_id: int) -> list[int]:
+    claimed = list(
+        MetricRun.objects.filter(
+            survey_id=survey_id, status__in=[MetricRun.Status.PENDING, MetricRun.Status.RUNNING]
+        ).values_list("id", flat=True)
+    )
+    MetricRun.objects.filter(id__in=claimed).update(status=MetricRun.Status.RUNNING, started_at=timezone.now())
+    return claimed
+
+
+def metrics_compute_partitioned(*, survey_id: int, plan: list[list[int]] | None = None) -> int:
+    """Claim the survey's pending runs and send one partial-count task per project group, combined by a chord.
+
+    Returns the number of partitions sent. Idempotent: sent twice, both chords write the same snapshots.
+    """
+    from celery import chord, group
+
+    from satisfaction.tasks import recompute_survey_combine, recompute_survey_failed, recompute_survey_partition
+
+    plan = metrics_partition_plan(survey_id=survey_id) if plan is None else plan
+    claimed = _metrics_claim(survey_id=survey_id)
+    if not plan:  # no responses: an empty survey's snapshots are simply cleared
+        metrics_combine_partials(survey_id=survey_id, partials=[], run_ids=claimed)
+        return 0
+    header = group(recompute_survey_partition.s(survey_id, project_ids) for project_ids in plan)
+    body = recompute_survey_combine.s(survey_id, claimed).on_error(recompute_survey_failed.si(survey_id, claimed))
+    chord(header)(body)
+    return len(plan)
+
+
+def metrics_partial_compute(*, survey_id: int, project_ids: list[int]) -> dict:
+    """Additive counts of one group of projects' responses (read-only: nothing is written)."""
+    from satisfaction.metrics.partials import partial_counts
+    from satisfaction.selectors import survey_frame_for_projects
+
+    survey = Survey.objects.get(pk=survey_id)
+    frame = survey_frame_for_projects(survey=survey, project_ids=project_ids)
+    return partial_counts(frame, survey_question_specs(survey=survey))
+
+
+def metrics_combine_partials(*, survey_id: int, partials: list[dict], run_ids: list[int]) -> int:
+    """Add the partial counts up, replace the survey's snapshots in one transaction, mark the runs done."""
+    from satisfaction.metrics.partials import combine_partials
+
+    survey = Survey.objects.get(pk=survey_id)
+    metrics = combine_partials(partials, survey_question_specs(survey=survey))
+    responses = sum(sum(sum(cell) for cell in part["responses"]) for part in partials if part["projects"])
+    metrics_write_snapshots(survey=survey, metrics=metrics, computed_at=timezone.now())
+    finished_at = timezone.now()
+    done = MetricRun.objects.filter(id__in=run_ids).exclude(status=MetricRun.Status.DONE)
+    if not done.update(status=MetricRun.Status.DONE, finished_at=finished_at, responses=responses) and not run_ids:
+        MetricRun.objects.create(
+            survey=survey,
+            status=MetricRun.Status.DONE,
+            requested_at=finished_at,
+            started_at=finished_at,
+            finished_at=finished_at,
+            responses=responses,
+        )
+    return responses
+
+
+def metrics_mark_failed(*, survey_id: int, run_ids: list[int], error: str) -> int:
+    """A partitioned run that gave up: its runs show as failed (the previous snapshots stay)."""
+    return MetricRun.objects.filter(id__in=run_ids, status=MetricRun.Status.RUNNING).update(
+        status=MetricRun.Status.FAILED, finished_at=timezone.now(), error=error[:2000]
+    )

@@ -184,7 +184,25 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 30 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 15 * 60}
+# A message whose worker died is handed out again after the visibility timeout; it must exceed the hard time
+# limit, else a long task still running would be given to a second worker. Sockets time out so that a broker
+# that vanished fails a publish fast (the run stays pending and the beat's flush queues it when it is back).
+CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT + 15 * 60)
+if CELERY_VISIBILITY_TIMEOUT <= CELERY_TASK_TIME_LIMIT:
+    raise ValueError("CELERY_VISIBILITY_TIMEOUT must exceed CELERY_TASK_TIME_LIMIT")
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    "unacked_restore_interval": env_int("CELERY_RESTORE_INTERVAL", 10),
+    "unacked_restore_throttle": 1,
+    "socket_timeout": 10,
+    "socket_connect_timeout": 5,
+}
+# Partitioned recompute: surveys with this many responses are split into groups of projects of about
+# METRICS_PARTITION_ROWS responses, counted by several workers (needs CELERY_RESULT_BACKEND for the chord).
+METRICS_PARTITION_MIN_RESPONSES = env_int("METRICS_PARTITION_MIN_RESPONSES", 200_000)
+METRICS_PARTITION_ROWS = env_int("METRICS_PARTITION_ROWS", 250_000)
+# How often the beat re-queues recomputes the broker never got, and how old a pending one must be.
+METRICS_FLUSH_SECONDS = env_int("METRICS_FLUSH_SECONDS", 60)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 if CELERY_BROKER_URL.startswith("filesystem://"):
@@ -206,7 +224,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "flush-pending-recomputes": {
         "task": "satisfaction.tasks.flush_pending_recomputes",
-        "schedule": timedelta(minutes=1),
+        "schedule": timedelta(seconds=METRICS_FLUSH_SECONDS),
     },
 }
 

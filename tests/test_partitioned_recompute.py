@@ -1,0 +1,141 @@
+"""The partitioned recompute (several workers share a large survey) gives exactly the single-task numbers."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from django.core.management import call_command
+
+from satisfaction.metrics.engine import STAGES, QuestionSpec, compute_survey_metrics
+from satisfaction.metrics.partials import combine_partials, partial_counts
+from satisfaction.models import DriverSnapshot, ItemSnapshot, MetricRun, MetricSnapshot
+from satisfaction.services import (
+    metrics_combine_partials,
+    metrics_compute,
+    metrics_compute_partitioned,
+    metrics_partial_compute,
+    metrics_partition_plan,
+)
+from surveys.models import Response, Survey
+from surveys.questionnaires import STANDARD
+
+QUESTIONS = [QuestionSpec(q.code, q.kind, q.port) for q in STANDARD]
+
+
+def random_frame(seed: int, n: int, projects: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {"project": rng.choice([f"P{i:02d}" for i in range(projects)], n), "stage": rng.choice(STAGES, n)}
+    )
+    level = rng.integers(1, 6, n)
+    for q in QUESTIONS:
+        scores = np.clip(level + rng.integers(-1, 2, n), 1, 5)
+        scores[rng.random(n) < 0.1] = 0
+        frame[q.code] = scores
+    return frame
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_partial_counts_of_disjoint_project_groups_combine_to_the_engines_rows_bit_for_bit(seed):
+    frame = random_frame(seed, 3000, 7)
+    # An empty cell and a project with a single response make the edges real.
+    frame = frame[~((frame.project == "P03") & (frame.stage == "stable"))]
+    frame = pd.concat([frame, frame.iloc[:1].assign(project="P99")])
+    groups = [["P00", "P05", "P99"], ["P01", "P02", "P03"], ["P04", "P06"], ["nobody"]]
+    partials = [partial_counts(frame[frame.project.isin(group)], QUESTIONS) for group in groups]
+
+    expected = compute_survey_metrics(frame, QUESTIONS)
+    combined = combine_partials(partials, QUESTIONS)
+
+    assert combined.rows == expected.rows
+    assert combined.items == expected.items
+    assert combined.drivers == expected.drivers
+    assert len(expected.drivers) > 0
+
+
+def test_combining_a_single_partial_of_everything_is_the_engine_too():
+    frame = random_frame(4, 500, 3)
+    assert combine_partials([partial_counts(frame, QUESTIONS)], QUESTIONS) == compute_survey_metrics(frame, QUESTIONS)
+
+
+def test_partials_of_different_questionnaires_are_refused():
+    frame = random_frame(5, 50, 2)
+    other = [QuestionSpec(q.code, q.kind, q.port) for q in STANDARD[:3]]
+    with pytest.raises(ValueError):
+        combine_partials([partial_counts(frame, QUESTIONS), partial_counts(frame[["project", "stage", "overall", "repurchase", "recommend"]], other)], QUESTIONS)
+
+
+def snapshot_values():
+    """Every snapshot row's content, without ids and timestamps."""
+    skip = {"id", "computed_at"}
+
+    def rows(model):
+        fields = [f.attname for f in model._meta.concrete_fields if f.attname not in skip]
+        return sorted(model.objects.values_list(*fields), key=repr)
+
+    return rows(MetricSnapshot), rows(ItemSnapshot), rows(DriverSnapshot)
+
+
+@pytest.fixture
+def seeded(db):
+    call_command("seed_scale", survey="scale-unit", responses=3000, projects=6, seed=7)
+    return Survey.objects.get(code="scale-unit")
+
+
+def test_seed_scale_makes_the_requested_responses_with_their_frozen_stages(seeded):
+    assert Response.objects.filter(survey=seeded).count() == 3000
+    assert Response.objects.filter(survey=seeded).values("project").distinct().count() == 6
+    stages = set(Response.objects.filter(survey=seeded).values_list("stage", flat=True))
+    assert stages == set(STAGES)
+    # Stage is frozen as of the survey date, so it must agree with the owner's move-in date.
+    from satisfaction.metrics.engine import stage_as_of
+
+    for response in Response.objects.filter(survey=seeded).select_related("owner")[:300]:
+        assert response.stage == stage_as_of(response.owner.move_in_date, response.surveyed_on)
+
+
+def test_the_partition_plan_covers_every_project_once_in_balanced_groups(seeded):
+    plan = metrics_partition_plan(survey_id=seeded.pk, rows_per_partition=1000)
+    ids = [project_id for group in plan for project_id in group]
+    assert sorted(ids) == sorted(set(Response.objects.filter(survey=seeded).values_list("project_id", flat=True)))
+    assert len(plan) == 3
+    sizes = [Response.objects.filter(survey=seeded, project_id__in=group).count() for group in plan]
+    assert max(sizes) - min(sizes) < 800
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_partitioned_recompute_writes_exactly_the_single_task_snapshots():
+    call_command("seed_scale", survey="scale-chord", responses=2000, projects=5, seed=11)
+    survey = Survey.objects.get(code="scale-chord")
+    metrics_compute(survey_id=survey.pk)
+    single = snapshot_values()
+    MetricSnapshot.objects.all().delete()
+    ItemSnapshot.objects.all().delete()
+    DriverSnapshot.objects.all().delete()
+    run = MetricRun.objects.create(survey=survey, requested_at=survey.created_at)
+
+    # Eager Celery runs the chord in-process: three partition tasks, then the combining callback.
+    sent = metrics_compute_partitioned(survey_id=survey.pk, plan=metrics_partition_plan(survey_id=survey.pk, rows_per_partition=700))
+
+    assert sent == 3
+    assert snapshot_values() == single
+    run.refresh_from_db()
+    assert run.status == MetricRun.Status.DONE and run.responses == 2000
+
+
+def test_a_partitioned_run_that_dies_before_combining_leaves_the_previous_snapshots_and_a_rerun_completes(seeded):
+    metrics_compute(survey_id=seeded.pk)
+    before = snapshot_values()
+    stamps = set(MetricSnapshot.objects.values_list("computed_at", flat=True))
+    # New answers arrive, then a partitioned run counts two of three groups and its worker dies.
+    Response.objects.filter(survey=seeded, project__code="SCALE-01").update(answers="1" * 24)
+    plan = metrics_partition_plan(survey_id=seeded.pk, rows_per_partition=1000)
+    [metrics_partial_compute(survey_id=seeded.pk, project_ids=group) for group in plan[:2]]
+
+    assert snapshot_values() == before
+    assert set(MetricSnapshot.objects.values_list("computed_at", flat=True)) == stamps
+
+    partials = [metrics_partial_compute(survey_id=seeded.pk, project_ids=group) for group in plan]
+    metrics_combine_partials(survey_id=seeded.pk, partials=partials, run_ids=[])
+    partitioned = snapshot_values()
+    metrics_compute(survey_id=seeded.pk)
+    assert partitioned == snapshot_values() != before
