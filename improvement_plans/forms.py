@@ -1,0 +1,203 @@
+"""Forms of the plan pages: they validate input and hand it to ``improvement_plans.services``."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from departments.models import Department, PortCode
+from improvement_plans.models import (
+    ActionItem,
+    ComparisonKind,
+    ImprovementPlan,
+    ItemKind,
+    ItemStatus,
+    MeasureCategory,
+    PilotOutcome,
+)
+
+
+class PercentField(forms.DecimalField):
+    """A rate typed as a percentage (85.5) and stored as a fraction (0.855)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", Decimal("0"))
+        kwargs.setdefault("max_value", Decimal("100"))
+        kwargs.setdefault("decimal_places", 2)
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+        self.widget.attrs.setdefault("step", "0.1")
+
+    def prepare_value(self, value):
+        if isinstance(value, float):
+            return f"{value * 100:.2f}".rstrip("0").rstrip(".")
+        return value
+
+    def clean(self, value):
+        cleaned = super().clean(value)
+        return None if cleaned is None else float(cleaned) / 100
+
+
+def _text(rows: int = 3) -> forms.Textarea:
+    return forms.Textarea(attrs={"rows": rows, "class": "form-control"})
+
+
+class BootstrapMixin:
+    def _style(self):
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxInput):
+                widget.attrs.setdefault("class", "form-check-input")
+            elif isinstance(widget, forms.Select):
+                widget.attrs.setdefault("class", "form-select")
+            else:
+                widget.attrs.setdefault("class", "form-control")
+
+
+class PlanCreateForm(BootstrapMixin, forms.Form):
+    year = forms.IntegerField(label=_("年度"), min_value=2000, max_value=2100)
+    port = forms.ChoiceField(label=_("计划范围"))
+    satisfaction_target = PercentField(label=_("满意度目标（%）"))
+    loyalty_target = PercentField(label=_("忠诚度目标（%）"), help_text=_("仅公司总体计划填写"))
+    directions = forms.CharField(label=_("主要方向"), required=False, widget=_text(4))
+    feedback_summary = forms.CharField(label=_("一线反馈活动总结与评价"), required=False, widget=_text(5))
+
+    def __init__(self, *args, ports: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        labels = dict(PortCode.choices)
+        self.fields["port"].choices = [(code, labels.get(code, _("公司总体"))) for code in ports]
+        self._style()
+
+    def clean(self):
+        data = super().clean()
+        if data.get("port") and data.get("loyalty_target") is not None:
+            self.add_error("loyalty_target", _("忠诚度目标只在公司总体计划中设定"))
+        return data
+
+
+class PlanEditForm(BootstrapMixin, forms.ModelForm):
+    satisfaction_target = PercentField(label=_("满意度目标（%）"))
+    loyalty_target = PercentField(label=_("忠诚度目标（%）"))
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    class Meta:
+        model = ImprovementPlan
+        fields = ["satisfaction_target", "loyalty_target", "directions", "feedback_summary"]
+        widgets = {"directions": _text(4), "feedback_summary": _text(5)}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial["version"] = self.instance.version
+        if self.instance.port:
+            del self.fields["loyalty_target"]
+        self._style()
+
+    def plan_fields(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self._meta.fields if name in self.fields}
+
+
+class ActionItemForm(BootstrapMixin, forms.ModelForm):
+    """What the item is; locked once the plan is submitted (progress has its own form)."""
+
+    responsible_department = forms.ModelChoiceField(
+        queryset=Department.objects.order_by("code"), required=False, label=_("责任部门")
+    )
+
+    class Meta:
+        model = ActionItem
+        fields = [
+            "kind",
+            "title",
+            "description",
+            "measure_category",
+            "responsible_department",
+            "responsible_person",
+            "due_on",
+            "pilot_scope",
+            "old_process",
+            "new_process",
+            "cost_analysis",
+            "comparison_kind",
+        ]
+        widgets = {
+            "description": _text(3),
+            "due_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "pilot_scope": _text(2),
+            "old_process": _text(3),
+            "new_process": _text(3),
+            "cost_analysis": _text(3),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = ItemKind.choices
+        self.fields["measure_category"].choices = [("", _("请选择")), *MeasureCategory.choices]
+        self.fields["comparison_kind"].choices = [("", _("（不适用）")), *ComparisonKind.choices]
+        self._style()
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") == ItemKind.PILOT:
+            for name in ("pilot_scope", "new_process", "cost_analysis"):
+                if not (data.get(name) or "").strip():
+                    self.add_error(name, _("流程试点须填写试点范围、新流程和成本分析。"))
+        return data
+
+    def item_fields(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self._meta.fields}
+
+
+class ActionItemNewForm(ActionItemForm):
+    """A new item; the plan is chosen among the drafts the user may edit."""
+
+    plan = forms.ModelChoiceField(queryset=ImprovementPlan.objects.none(), label=_("所属计划"))
+
+    def __init__(self, *args, plans, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["plan"].queryset = plans
+        self.fields["plan"].label_from_instance = lambda plan: f"{plan.year} 年度 · {plan.scope_label}"
+        self.fields["plan"].widget.attrs["class"] = "form-select"
+        self.order_fields(["plan"])
+
+
+class ProgressForm(BootstrapMixin, forms.Form):
+    text = forms.CharField(label=_("进展说明"), widget=_text(3))
+    percent = forms.IntegerField(label=_("完成百分比（%）"), min_value=0, max_value=100)
+    status = forms.ChoiceField(label=_("进度状态"), choices=ItemStatus.choices)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._style()
+
+
+class PilotResultForm(BootstrapMixin, forms.Form):
+    comparison_kind = forms.ChoiceField(label=_("对比方式"), choices=ComparisonKind.choices)
+    pilot_satisfied = forms.IntegerField(label=_("试点组（或试点后）满意数 x"), min_value=0, required=False)
+    pilot_n = forms.IntegerField(label=_("试点组（或试点后）样本量 n"), min_value=0, required=False)
+    comparison_satisfied = forms.IntegerField(label=_("对照组（或试点前）满意数 x"), min_value=0, required=False)
+    comparison_n = forms.IntegerField(label=_("对照组（或试点前）样本量 n"), min_value=0, required=False)
+    outcome = forms.ChoiceField(label=_("试点结论"), choices=PilotOutcome.choices, required=False)
+    outcome_reference = forms.CharField(label=_("规范/指引编号"), max_length=64, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._style()
+
+
+class CommentForm(BootstrapMixin, forms.Form):
+    text = forms.CharField(label=_("评论"), widget=_text(3))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._style()
+
+
+class ReviewForm(BootstrapMixin, forms.Form):
+    comment = forms.CharField(label=_("审批意见"), required=False, widget=_text(2))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._style()

@@ -1,0 +1,373 @@
+"""Reads of improvement plans, and the one place that says who may see and do what with a plan.
+
+Scope: company-wide roles (management, committee, brand-service staff, administrators) see every plan; a
+department head sees the plans of the ports their department owns or monitors, and the company plan only when
+their department coordinates all ports (品牌客服部). Pages, the API and the services all ask here.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+
+from django.contrib.auth import get_user_model
+from django.db.models import F, Q, QuerySet
+
+from departments.models import Department, PortCode, Role, WorkingGroup
+from departments.selectors import (
+    departments_headed_by,
+    ports_owned_by,
+    ports_visible_to,
+    user_has_role,
+    user_sees_company_wide,
+)
+from improvement_plans.models import (
+    ActionItem,
+    ImprovementPlan,
+    PlanStatus,
+)
+from satisfaction.metrics.engine import target_status, two_proportion_change
+from satisfaction.models import DriverSnapshot, ItemSnapshot, MetricSnapshot
+from surveys.models import Question, Survey
+
+# Plans whose targets count: agreed by management (drafts are proposals, not targets).
+AGREED_STATUSES = (PlanStatus.APPROVED, PlanStatus.IN_PROGRESS, PlanStatus.COMPLETED)
+TOO_FEW = 30
+
+
+# ---- who may do what -------------------------------------------------------------------------------------------
+
+def user_heads_coordinating_department(user) -> bool:
+    return user_has_role(user, Role.DEPARTMENT_HEAD) and departments_headed_by(user).filter(
+        coordinates_all_ports=True
+    ).exists()
+
+
+def plans_visible_to(user) -> QuerySet[ImprovementPlan]:
+    """The plans this user may see (not ordered)."""
+    if not user.is_authenticated:
+        return ImprovementPlan.objects.none()
+    if user_sees_company_wide(user) or user_heads_coordinating_department(user):
+        return ImprovementPlan.objects.all()
+    visible = ports_visible_to(user)
+    return ImprovementPlan.objects.filter(port__in=visible).exclude(port="")
+
+
+def user_can_see_plan(user, plan: ImprovementPlan) -> bool:
+    return plans_visible_to(user).filter(pk=plan.pk).exists()
+
+
+def user_drafts_plans_for(user, port: str) -> bool:
+    """Who drafts and submits a plan: the head of the port's owning department; for the company plan
+    (port ''), brand-service staff or the head of 品牌客服部, which runs satisfaction management company-wide."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if port == "":
+        return user_has_role(user, Role.BRAND_SERVICE) or user_heads_coordinating_department(user)
+    return port in ports_owned_by(user)
+
+
+def user_is_management(user) -> bool:
+    return user.is_authenticated and user.is_active and user_has_role(user, Role.MANAGEMENT)
+
+
+def user_can_edit_plan(user, plan: ImprovementPlan) -> bool:
+    """Plan content (fields, action items) is editable only as a draft, by its drafter."""
+    return plan.status == PlanStatus.DRAFT and user_drafts_plans_for(user, plan.port)
+
+
+def user_can_record_progress(user, item: ActionItem) -> bool:
+    """Progress on an action item: the plan's drafters, or the head of the item's responsible department
+    when that head may see the plan. Never once the plan is completed."""
+    plan = item.plan
+    if plan.status == PlanStatus.COMPLETED:
+        return False
+    if user_drafts_plans_for(user, plan.port):
+        return True
+    return (
+        item.responsible_department_id is not None
+        and user_has_role(user, Role.DEPARTMENT_HEAD)
+        and departments_headed_by(user).filter(pk=item.responsible_department_id).exists()
+        and user_can_see_plan(user, plan)
+    )
+
+
+def user_in_active_working_group(user, *, today: date) -> bool:
+    """A member of the standing group, or of a task force whose time box covers today."""
+    return (
+        WorkingGroup.objects.filter(members=user)
+        .filter(Q(starts_on__isnull=True) | Q(starts_on__lte=today))
+        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
+        .exists()
+    )
+
+
+def user_can_comment(user, plan: ImprovementPlan, *, today: date) -> bool:
+    """Management, the committee, working-group members and the plan's drafters — on plans they may see."""
+    if not user.is_authenticated or not user.is_active or not user_can_see_plan(user, plan):
+        return False
+    return (
+        user_is_management(user)
+        or user_has_role(user, Role.COMMITTEE)
+        or user_drafts_plans_for(user, plan.port)
+        or user_in_active_working_group(user, today=today)
+    )
+
+
+def plan_ports_draftable_by(user) -> list[str]:
+    """Port codes ('' = company) this user may draft plans for, company first then port order."""
+    ports = [""] if user_drafts_plans_for(user, "") else []
+    owned = ports_owned_by(user)
+    return ports + [code for code in PortCode.values if code in owned]
+
+
+def management_recipients() -> list[str]:
+    User = get_user_model()
+    return list(
+        User.objects.filter(groups__name=Role.MANAGEMENT, is_active=True)
+        .exclude(email="")
+        .order_by("id")
+        .values_list("email", flat=True)
+        .distinct()
+    )
+
+
+# ---- plans -----------------------------------------------------------------------------------------------------
+
+def plans_for_year(*, user, year: int) -> list[ImprovementPlan]:
+    """The year's visible plans: the company plan first, then ports in their order."""
+    order = {code: i for i, code in enumerate(["", *PortCode.values])}
+    plans = list(plans_visible_to(user).filter(year=year).order_by("port", "id"))
+    return sorted(plans, key=lambda plan: order.get(plan.port, 99))
+
+
+def plan_years(*, user) -> list[int]:
+    return sorted(set(plans_visible_to(user).values_list("year", flat=True)), reverse=True)
+
+
+def plan_editable_drafts(*, user, port: str | None = None) -> QuerySet[ImprovementPlan]:
+    """Draft plans this user may add action items to, newest year first."""
+    ports = plan_ports_draftable_by(user)
+    if port is not None:
+        ports = [p for p in ports if p == port]
+    return ImprovementPlan.objects.filter(status=PlanStatus.DRAFT, port__in=ports).order_by("-year", "port")
+
+
+def plan_items(*, plan: ImprovementPlan) -> list[ActionItem]:
+    """Action items with their latest progress percentage (``latest_percent``), in kind then creation order."""
+    items = list(
+        plan.items.select_related("responsible_department", "source_survey").prefetch_related("notes").order_by("kind", "id")
+    )
+    for item in items:
+        notes = sorted(item.notes.all(), key=lambda note: (note.created_at, note.pk))
+        item.latest_percent = notes[-1].percent if notes else None
+    return items
+
+
+def plan_targets(*, year: int) -> dict:
+    """The year's targets for the dashboards, as fractions 0–1: ``{"company": {"satisfaction", "loyalty"},
+    "ports": {code: target}}``. Only agreed plans count (approved, in progress or completed): a draft or a
+    submission is a proposal, not a target. None where no agreed plan sets one."""
+    result = {"company": {"satisfaction": None, "loyalty": None}, "ports": {code: None for code in PortCode.values}}
+    rows = ImprovementPlan.objects.filter(year=year, status__in=AGREED_STATUSES).values_list(
+        "port", "satisfaction_target", "loyalty_target"
+    )
+    for port, satisfaction, loyalty in rows:
+        if port == "":
+            result["company"] = {"satisfaction": satisfaction, "loyalty": loyalty}
+        else:
+            result["ports"][port] = satisfaction
+    return result
+
+
+# ---- numbers: baselines, follow-through, dashboard prefill, pilots ------------------------------------------
+
+def _whole_survey_rows(port: str) -> QuerySet[MetricSnapshot]:
+    return MetricSnapshot.objects.filter(port=port, project__isnull=True, stage="").select_related("survey")
+
+
+def _survey_recency() -> list:
+    return [F("survey__starts_on").desc(nulls_last=True), "-survey__created_at", "-survey__id"]
+
+
+def _survey_age() -> list:
+    """Oldest survey first (a trend reads left to right)."""
+    return [F("survey__starts_on").asc(nulls_first=True), "survey__created_at", "survey__id"]
+
+
+def latest_whole_survey_snapshot(*, port: str) -> MetricSnapshot | None:
+    """The newest survey's whole-survey row (headline for port ''), preferring company and group surveys
+    to touch-point surveys."""
+    rows = _whole_survey_rows(port).order_by(*_survey_recency())
+    return rows.exclude(survey__source=Survey.Source.TOUCHPOINT).first() or rows.first()
+
+
+def _survey_year(survey: Survey) -> int:
+    day = survey.starts_on or survey.ends_on
+    return day.year if day else survey.created_at.year
+
+
+@dataclass(frozen=True)
+class Actual:
+    """One survey's whole-survey figure set against the plan's target."""
+
+    survey: Survey
+    measure: str  # satisfaction | loyalty
+    rate: float | None
+    ci: tuple[float, float] | None
+    n: int
+    target: float | None
+    status: str  # met | missed | undetermined
+
+    @property
+    def too_few(self) -> bool:
+        return self.n < TOO_FEW
+
+    @property
+    def status_label(self) -> str:
+        return {"met": "达成", "missed": "未达成"}.get(self.status, "不确定")
+
+
+def _actual(snapshot: MetricSnapshot, measure: str, target: float | None) -> Actual:
+    if measure == "loyalty":
+        rate, low, high, n = snapshot.loyalty_rate, snapshot.loyalty_ci_low, snapshot.loyalty_ci_high, snapshot.loyalty_base or 0
+    else:
+        rate, low, high, n = (
+            snapshot.satisfaction_rate,
+            snapshot.satisfaction_ci_low,
+            snapshot.satisfaction_ci_high,
+            snapshot.n,
+        )
+    ci = (low, high) if low is not None and high is not None else None
+    return Actual(snapshot.survey, measure, rate, ci, n, target, target_status(ci, target))
+
+
+@dataclass
+class FollowThrough:
+    """Target vs. actual: the latest figure (``latest``), every survey of the plan's year, and whether the
+    latest comes from before the plan year (no survey of the year has numbers yet)."""
+
+    satisfaction: list[Actual]
+    loyalty: list[Actual]
+    outside_year: bool
+
+    @property
+    def latest_satisfaction(self) -> Actual | None:
+        return self.satisfaction[-1] if self.satisfaction else None
+
+    @property
+    def latest_loyalty(self) -> Actual | None:
+        return self.loyalty[-1] if self.loyalty else None
+
+
+def plan_follow_through(*, plan: ImprovementPlan) -> FollowThrough:
+    """Target vs. actual from the snapshots: met / missed only when the whole 95 % interval is above / below
+    the target, else 不确定 (``engine.target_status``)."""
+    rows = list(_whole_survey_rows(plan.port).order_by(*_survey_age()))
+    in_year = [row for row in rows if _survey_year(row.survey) == plan.year]
+    outside_year = not in_year
+    if outside_year:
+        latest = latest_whole_survey_snapshot(port=plan.port)
+        in_year = [latest] if latest is not None else []
+    satisfaction = [_actual(row, "satisfaction", plan.satisfaction_target) for row in in_year]
+    loyalty = [_actual(row, "loyalty", plan.loyalty_target) for row in in_year] if plan.is_company else []
+    return FollowThrough(satisfaction, loyalty, outside_year)
+
+
+@dataclass(frozen=True)
+class QuestionNumbers:
+    survey: Survey
+    port: str
+    question_code: str
+    label: str
+    rate: float | None
+    n: int | None
+    importance: float | None
+
+
+def dashboard_question_numbers(*, user, port: str, question_code: str, survey_code: str) -> QuestionNumbers | None:
+    """A question's whole-survey rate and key-driver importance, as a dashboard shows them; None when the
+    survey or question is unknown, the question is not of that port, or the user may not see the port."""
+    if port and port not in ports_visible_to(user):
+        return None
+    if not port and not user_sees_company_wide(user):
+        return None
+    survey = Survey.objects.filter(code=survey_code).first()
+    if survey is None:
+        return None
+    question = Question.objects.filter(survey=survey, code=question_code).first()
+    if question is None or question.port != port:
+        return None
+    item = ItemSnapshot.objects.filter(survey=survey, question_code=question_code, project__isnull=True, stage="").first()
+    driver = DriverSnapshot.objects.filter(
+        survey=survey, port=port, project__isnull=True, question_code=question_code
+    ).first()
+    return QuestionNumbers(
+        survey=survey,
+        port=port,
+        question_code=question_code,
+        label=question.label,
+        rate=item.satisfaction_rate if item else None,
+        n=item.n if item else None,
+        importance=driver.importance if driver else None,
+    )
+
+
+@dataclass(frozen=True)
+class PilotComparison:
+    """Pilot group vs. comparison group (the rest, or before the pilot): rates and the unpooled z-test
+    of pilot − comparison."""
+
+    pilot_rate: float
+    comparison_rate: float
+    difference: float
+    z: float | None
+    p_value: float | None
+    significant: bool
+
+    @property
+    def z_display(self) -> str:
+        if self.z is None:
+            return "—"
+        return "∞" if math.isinf(self.z) else f"{self.z:.2f}"
+
+
+def pilot_comparison(*, item: ActionItem) -> PilotComparison | None:
+    if not item.pilot_n or not item.comparison_n or item.pilot_satisfied is None or item.comparison_satisfied is None:
+        return None
+    pilot_rate = item.pilot_satisfied / item.pilot_n
+    comparison_rate = item.comparison_satisfied / item.comparison_n
+    # two_proportion_change tests p2 − p1: the comparison group is the reference.
+    test = two_proportion_change(item.comparison_satisfied, item.comparison_n, item.pilot_satisfied, item.pilot_n)
+    return PilotComparison(pilot_rate, comparison_rate, pilot_rate - comparison_rate, test.z, test.p_value, test.significant)
+
+
+def departments_in_order() -> QuerySet[Department]:
+    return Department.objects.order_by("code")
+
+
+# Which transition each state allows, and who may make it (the services enforce the same rules).
+TRANSITION_FROM = {
+    "submit": PlanStatus.DRAFT,
+    "approve": PlanStatus.SUBMITTED,
+    "return": PlanStatus.SUBMITTED,
+    "start": PlanStatus.APPROVED,
+    "complete": PlanStatus.IN_PROGRESS,
+}
+
+
+def plan_available_actions(*, user, plan: ImprovementPlan) -> list[str]:
+    """The transition buttons to show this user on this plan."""
+    if not user_can_see_plan(user, plan):
+        return []
+    drafter = user_drafts_plans_for(user, plan.port)
+    reviewer = user_is_management(user) and plan.submitted_by_id != user.pk
+    may = {
+        "submit": drafter,
+        "approve": reviewer,
+        "return": reviewer,
+        "start": drafter or user_is_management(user),
+        "complete": drafter or user_is_management(user),
+    }
+    return [action for action, source in TRANSITION_FROM.items() if plan.status == source and may[action]]
