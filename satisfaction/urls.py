@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("dashboards/", include("satisfaction.dashboard_urls")),
     path("surveys/", include("surveys.urls")),
+    path("feedback/", include("surveys.feedback_urls")),
     path("owners/", include("owners.urls")),
     path("plans/", include("improvement_plans.urls")),
     path("api/", include("satisfaction.api_urls")),

@@ -111,6 +111,10 @@ class DueItem:
     window_end: date
     days_to_due: int  # negative: overdue by that many days
 
+    @property
+    def days_overdue(self) -> int:
+        return max(0, -self.days_to_due)
+
 
 def callback_due_on(move_in_date: date, months: int) -> date:
     """The callback date N calendar months after move-in; the 31st or 29 Feb falls back to the month's last day."""
