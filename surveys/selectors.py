@@ -1,8 +1,11 @@
 """Reads of surveys, questions and responses."""
 
+from dataclasses import dataclass, field
+from datetime import datetime
+
 from django.db.models import QuerySet
 
-from surveys.models import Question, Response, Survey
+from surveys.models import Channel, ImportJob, Question, Response, Stage, Survey
 
 
 def survey_questions(*, survey: Survey) -> list[Question]:
@@ -22,3 +25,92 @@ def surveys_in_order() -> QuerySet[Survey]:
 
 def response_for_owner(*, survey: Survey, owner_id: int) -> Response | None:
     return Response.objects.filter(survey=survey, owner_id=owner_id).first()
+
+
+# --- Data-in pages (entry form, import history) ---------------------------------------------------------------
+
+
+def surveys_for_entry() -> QuerySet[Survey]:
+    """Surveys to key in or import into, newest first."""
+    return Survey.objects.order_by("-starts_on", "-created_at", "-id")
+
+
+def owners_with_response(*, survey: Survey, owner_ids: list[int]) -> set[int]:
+    """Which of these owners already have a response in the survey (the entry form opens it for editing)."""
+    return set(Response.objects.filter(survey=survey, owner_id__in=owner_ids).values_list("owner_id", flat=True))
+
+
+def import_jobs_recent() -> QuerySet[ImportJob]:
+    return ImportJob.objects.select_related("survey", "created_by").order_by("-created_at", "-id")
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    label: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: datetime
+    user: str
+    action: str
+    reason: str
+    changes: list[FieldChange] = field(default_factory=list)
+
+
+_HISTORY_FIELDS = (
+    ("questionnaire_no", "问卷编号"),
+    ("surveyed_on", "调查日期"),
+    ("channel", "调查方式"),
+    ("stage", "业主阶段"),
+)
+_ACTIONS = {"+": "新增", "~": "修改", "-": "删除"}
+
+
+def _display(name: str, value) -> str:
+    if value in (None, ""):
+        return "—"
+    if name == "stage":
+        return str(Stage(value).label) if value in Stage.values else str(value)
+    if name == "channel":
+        return str(Channel(value).label) if value in Channel.values else str(value)
+    return str(value)
+
+
+def response_history(*, response: Response) -> list[HistoryEntry]:
+    """Who changed the response when, and what: field by field, and score by score (answers decoded), newest first."""
+    from surveys.answers import decode_answers
+
+    questions = survey_questions(survey=response.survey)
+    codes = [q.code for q in questions]
+    labels = {q.code: q.label for q in questions}
+    records = list(response.history.select_related("history_user").order_by("history_date", "history_id"))
+    entries = []
+    previous = None
+    for record in records:
+        changes = []
+        if previous is not None:
+            for name, label in _HISTORY_FIELDS:
+                old, new = getattr(previous, name), getattr(record, name)
+                if old != new:
+                    changes.append(FieldChange(label, _display(name, old), _display(name, new)))
+            old_scores = decode_answers(codes, previous.answers)
+            new_scores = decode_answers(codes, record.answers)
+            for code in codes:
+                if old_scores[code] != new_scores[code]:
+                    changes.append(FieldChange(labels[code], _display(code, old_scores[code]), _display(code, new_scores[code])))
+        user = record.history_user
+        entries.append(
+            HistoryEntry(
+                at=record.history_date,
+                user=(user.get_full_name() or user.get_username()) if user else "",
+                action=_ACTIONS.get(record.history_type, record.history_type),
+                reason=record.history_change_reason or "",
+                changes=changes,
+            )
+        )
+        previous = record
+    entries.reverse()
+    return entries

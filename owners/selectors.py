@@ -1,0 +1,28 @@
+"""Reads of projects and owners: the search that the entry form and the owner list use."""
+
+import re
+
+from django.db.models import Q, QuerySet
+
+from owners.models import Owner, Project
+
+# A query of digits only is read as the end of a phone number as well as part of a unit.
+PHONE_TAIL = re.compile(r"^\d{3,}$")
+
+
+def projects_in_order() -> QuerySet[Project]:
+    return Project.objects.order_by("code")
+
+
+def owners_search(*, query: str, project_id: int | None = None) -> QuerySet[Owner]:
+    """Owners whose unit (楼栋-单元-房号) or name contains the query, or whose phone ends in it (digits only)."""
+    owners = Owner.objects.select_related("project").order_by("project__code", "unit", "name", "id")
+    if project_id:
+        owners = owners.filter(project_id=project_id)
+    query = " ".join(query.split())
+    if not query:
+        return owners
+    condition = Q(unit__icontains=query) | Q(name__icontains=query)
+    if PHONE_TAIL.match(query):
+        condition |= Q(phone__endswith=query)
+    return owners.filter(condition)
