@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from owners.models import Owner, Project, mask_phone
 from owners.privacy import phone_reveal
+from satisfaction.auth_events import client_ip
 
 
 class ProjectSerializer(serializers.ModelSerializer):
@@ -36,7 +37,7 @@ class OwnerSerializer(serializers.ModelSerializer):
                 user=request.user,
                 owner=owner,
                 where=f"api {request.method} {request.get_full_path()}",
-                ip_address=request.META.get("REMOTE_ADDR"),
+                ip_address=client_ip(request),
                 now=timezone.now(),
             )
         return mask_phone(owner.phone)

@@ -59,3 +59,7 @@ class TokenView(ObtainAuthToken):
     )
     def post(self, request, *args, **kwargs):
         return super().post(request, *args, **kwargs)
+
+    def get_serializer_context(self):
+        # Authenticate with Django's own request: axes marks a lockout on it, and its middleware then answers 429.
+        return {**super().get_serializer_context(), "request": self.request._request}

@@ -70,6 +70,8 @@ class AccessLogMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        from satisfaction.auth_events import client_ip
+
         response = self.get_response(request)
         if response.status_code in self.REFUSED:
             user = getattr(request, "user", None)
@@ -79,6 +81,6 @@ class AccessLogMiddleware:
                 user.get_username() if user is not None and user.is_authenticated else "-",
                 request.method,
                 request.path,
-                request.META.get("REMOTE_ADDR") or "-",
+                client_ip(request) or "-",
             )
         return response

@@ -3,6 +3,7 @@
 import django_filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, parsers, status, viewsets
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response as ApiResponse
 
 from departments.selectors import imports_visible_to, questions_visible_to, responses_visible_to, surveys_visible_to
@@ -154,7 +155,9 @@ class ImportJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         upload.is_valid(raise_exception=True)
         file = upload.validated_data["file"]
         data = file.read()
-        upload_check(file_name=file.name, data=data)
+        problems = upload_check(file_name=file.name, data=data)
+        if problems:
+            raise ValidationError({"file": problems})
         job = import_job_start(
             kind=upload.validated_data["kind"],
             survey=upload.validated_data.get("survey"),

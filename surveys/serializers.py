@@ -86,6 +86,8 @@ class ResponseSerializer(serializers.ModelSerializer):
             "created_at", "updated_at",
         ]
         read_only_fields = ["id", "project", "stage", "created_at", "updated_at"]
+        # Uniqueness (survey + questionnaire number, survey + owner) is the service's: it updates an owner's response.
+        validators = []
 
     def get_fields(self):
         fields = super().get_fields()
