@@ -43,7 +43,10 @@ def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, floa
     denom = 1.0 + z2 / n
     centre = (p + z2 / (2.0 * n)) / denom
     half = z * math.sqrt(p * (1.0 - p) / n + z2 / (4.0 * n * n)) / denom
-    return (centre - half, centre + half)
+    # At k = 0 and k = n the bound is exactly 0 or 1; rounding would leave it a hair inside, excluding p itself.
+    low = 0.0 if successes <= 0 else max(0.0, centre - half)
+    high = 1.0 if successes >= n else min(1.0, centre + half)
+    return (low, high)
 
 
 @dataclass(frozen=True)
@@ -304,7 +307,7 @@ def compute_survey_metrics(frame: pd.DataFrame, questions: Sequence[QuestionSpec
     project_index, projects = pd.factorize(frame["project"], sort=True)
     if (project_index < 0).any():
         raise ValueError("response without a project in frame")
-    stage_index = pd.Categorical(frame["stage"], categories=STAGES).codes
+    stage_index = pd.Index(STAGES).get_indexer(frame["stage"])
     if (stage_index < 0).any():
         raise ValueError("unknown stage in frame")
     project_index = project_index.astype(np.intp)
