@@ -1,9 +1,12 @@
 """Excel/CSV exports. Every text cell passes through ``safe_cell`` so a spreadsheet never runs it as a formula."""
 
 import io
+from dataclasses import dataclass, field
 
+from django.utils import timezone
 from openpyxl import Workbook
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\x00")
 
@@ -52,6 +55,103 @@ def metric_rows_xlsx(rows: list[dict]) -> bytes:
     legend.append(["key", "说明"])
     for key, label in METRIC_COLUMNS:
         legend.append([key, label])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+# --- Project score card (楼盘得分卡), laid out for printing -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScorecardSection:
+    """One table of the score card: a heading, Chinese column headers and rows of plain values.
+
+    ``formats`` gives each column's number format ("pct" = 0.0 %, "num" = 0.00, "int", "" = text);
+    ``greyed`` marks cells whose base is below 30 (shown grey and italic: 样本不足).
+    """
+
+    title: str
+    headers: list[str]
+    rows: list[list]
+    formats: list[str]
+    greyed: list[list[bool]] = field(default_factory=list)
+
+
+NUMBER_FORMATS = {"pct": "0.0%", "num": "0.00", "int": "0"}
+
+
+def scorecard_xlsx(
+    *,
+    sections: list[ScorecardSection],
+    project_code: str,
+    project_name: str,
+    survey_code: str,
+    survey_name: str,
+    slice_note: str,
+    computed_at,
+) -> bytes:
+    """A project's score card as one printable sheet: title, survey, then each section's table.
+
+    Numbers are stored unrounded and shown through number formats; every text cell goes through ``safe_cell``.
+    A4 landscape, fitted to one page wide, header rows of each section bold, print area set.
+    """
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "楼盘得分卡"
+    width = max(len(section.headers) for section in sections) if sections else 2
+    title_font = Font(bold=True, size=14)
+    bold = Font(bold=True)
+    grey = Font(color="808080", italic=True)
+    header_fill = PatternFill("solid", fgColor="DDE6F0")
+    thin = Side(style="thin", color="A0A0A0")
+    box = Border(left=thin, right=thin, top=thin, bottom=thin)
+
+    sheet.append([safe_cell("楼盘得分卡")])
+    sheet.cell(row=1, column=1).font = title_font
+    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
+    sheet.append([safe_cell("楼盘"), safe_cell(project_name), safe_cell("楼盘编码"), safe_cell(project_code)])
+    sheet.append([safe_cell("调查"), safe_cell(survey_name), safe_cell("调查编码"), safe_cell(survey_code)])
+    computed = timezone.localtime(computed_at).strftime("%Y-%m-%d %H:%M") if computed_at else "尚未计算"
+    sheet.append([safe_cell("细项范围"), safe_cell(slice_note), safe_cell("数据计算于"), safe_cell(computed)])
+    for row in sheet.iter_rows(min_row=2, max_row=4, max_col=4):
+        row[0].font = bold
+        row[2].font = bold
+    for section in sections:
+        sheet.append([])
+        sheet.append([safe_cell(section.title)])
+        sheet.cell(row=sheet.max_row, column=1).font = bold
+        sheet.append([safe_cell(header) for header in section.headers])
+        for cell in sheet[sheet.max_row]:
+            cell.font = bold
+            cell.fill = header_fill
+            cell.border = box
+            cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        for r, values in enumerate(section.rows):
+            sheet.append([safe_cell(value) for value in values])
+            greyed = section.greyed[r] if r < len(section.greyed) else []
+            for c, cell in enumerate(sheet[sheet.max_row]):
+                cell.border = box
+                fmt = section.formats[c] if c < len(section.formats) else ""
+                if fmt in NUMBER_FORMATS:
+                    cell.number_format = NUMBER_FORMATS[fmt]
+                    cell.alignment = Alignment(horizontal="right")
+                if c < len(greyed) and greyed[c]:
+                    cell.font = grey
+    sheet.append([])
+    sheet.append([safe_cell("灰色斜体 = 样本不足（n < 30）；区间为 95% Wilson 置信区间；数值未经四舍五入，按格式显示一位小数。")])
+    sheet.column_dimensions["A"].width = 24
+    for column in range(2, width + 1):
+        sheet.column_dimensions[get_column_letter(column)].width = 14
+    last = f"{get_column_letter(width)}{sheet.max_row}"
+    sheet.print_area = f"A1:{last}"
+    sheet.page_setup.orientation = sheet.ORIENTATION_LANDSCAPE
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_options.horizontalCentered = True
+    sheet.oddFooter.center.text = "第 &[Page] 页，共 &N 页"
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

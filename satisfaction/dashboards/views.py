@@ -1,0 +1,276 @@
+"""Dashboard pages, their JSON endpoints and the score-card export. Thin: read filters, check scope, call panels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django import forms
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from departments.selectors import user_sees_company_wide
+from satisfaction.dashboards import panels as P
+from satisfaction.dashboards.selectors import (
+    PORT_LABELS,
+    SliceFilter,
+    dashboard_ports_for,
+    dashboard_projects,
+    dashboard_survey,
+    dashboard_surveys,
+    dashboard_targets,
+    dashboard_user_may_enter,
+    port_name,
+    project_list_rows,
+)
+from satisfaction.exports import scorecard_xlsx
+from satisfaction.selectors import metric_run_state
+from surveys.models import Stage
+
+
+class FilterForm(forms.Form):
+    survey = forms.CharField(required=False, max_length=64)
+    project = forms.CharField(required=False, max_length=32)
+    stage = forms.ChoiceField(required=False, choices=[("", ""), *Stage.choices],
+                              error_messages={"invalid_choice": "未知的业主阶段“%(value)s”"})
+
+
+@dataclass
+class Filters:
+    survey: object
+    surveys: list
+    projects: list
+    chosen: SliceFilter
+
+    def query(self, **override) -> str:
+        params = {
+            "survey": self.survey.code if self.survey else "",
+            "project": self.chosen.project.code if self.chosen.project else "",
+            "stage": self.chosen.stage,
+        } | override
+        return urlencode({k: v for k, v in params.items() if v})
+
+
+class BadFilter(Exception):
+    def __init__(self, messages: list[str]):
+        self.messages = messages
+
+
+def _scope(request) -> list[str]:
+    """The ports the user may see; refuse users who may see no dashboard at all."""
+    if not dashboard_user_may_enter(request.user):
+        raise PermissionDenied(_("您没有查看满意度看板的权限。"))
+    return dashboard_ports_for(request.user)
+
+
+def _filters(request, *, project_code: str | None = None) -> Filters:
+    form = FilterForm(request.GET)
+    if not form.is_valid():
+        raise BadFilter([str(e) for errors in form.errors.values() for e in errors])
+    surveys = dashboard_surveys()
+    projects = dashboard_projects()
+    code = form.cleaned_data["survey"]
+    survey = dashboard_survey(code=code, surveys=surveys)
+    problems = []
+    if code and survey is None:
+        problems.append(_("未找到调查“%(code)s”。") % {"code": code})
+    project_code = project_code or form.cleaned_data["project"]
+    project = next((p for p in projects if p.code == project_code), None) if project_code else None
+    if project_code and project is None:
+        problems.append(_("未找到楼盘“%(code)s”。") % {"code": project_code})
+    if problems:
+        raise BadFilter(problems)
+    return Filters(survey, surveys, projects, SliceFilter(project, form.cleaned_data["stage"]))
+
+
+def _bad_filter(request, exc: BadFilter):
+    return render(request, "dashboards/bad_filter.html", {"problems": exc.messages}, status=404)
+
+
+def _bad_filter_json(exc: BadFilter):
+    return JsonResponse({"errors": exc.messages}, status=404)
+
+
+def _state_json(survey) -> dict:
+    state = metric_run_state(survey=survey) if survey else {"computed_at": None, "pending": False}
+    return {
+        "survey": survey.code if survey else None,
+        "computed_at": state["computed_at"].isoformat() if state["computed_at"] else None,
+        "pending": state["pending"],
+    }
+
+
+def _page(request, template: str, filters: Filters, extra: dict) -> HttpResponse:
+    survey = filters.survey
+    context = {
+        "survey": survey,
+        "surveys": filters.surveys,
+        "projects": filters.projects,
+        "stages": Stage.choices,
+        "chosen": filters.chosen,
+        "slice_label": P.slice_label(filters.chosen),
+        "query": filters.query(),
+        "state": metric_run_state(survey=survey) if survey else None,
+    } | extra
+    return render(request, template, context)
+
+
+# --- Company overview ---------------------------------------------------------------------------------------------
+
+
+def _overview_panels(request, filters: Filters, ports: list[str]) -> list[dict]:
+    if filters.survey is None:
+        return []
+    return P.overview_panels(survey=filters.survey, surveys=filters.surveys, ports=ports, chosen=filters.chosen,
+                             targets=dashboard_targets(survey=filters.survey))
+
+
+@require_GET
+def overview(request):
+    ports = _scope(request)
+    try:
+        filters = _filters(request)
+    except BadFilter as exc:
+        return _bad_filter(request, exc)
+    return _page(request, "dashboards/overview.html", filters, {
+        "panels": _overview_panels(request, filters, ports),
+        "ports": [(code, port_name(code)) for code in ports],
+        "company_wide": user_sees_company_wide(request.user),
+        "data_url": reverse("dashboards:overview_data") + "?" + filters.query(),
+    })
+
+
+@require_GET
+def overview_data(request):
+    ports = _scope(request)
+    try:
+        filters = _filters(request)
+    except BadFilter as exc:
+        return _bad_filter_json(exc)
+    return JsonResponse(_state_json(filters.survey) | {"charts": P.charts_of(_overview_panels(request, filters, ports))})
+
+
+# --- Port dashboard -----------------------------------------------------------------------------------------------
+
+
+def _port(request, port: str) -> None:
+    if port not in PORT_LABELS:
+        raise Http404(_("未知端口“%(port)s”。") % {"port": port})
+    if port not in _scope(request):
+        raise PermissionDenied(_("您所在的部门不负责也不监控该端口。"))
+
+
+def _port_panels(filters: Filters, port: str) -> list[dict]:
+    if filters.survey is None:
+        return []
+    return P.port_panels(survey=filters.survey, surveys=filters.surveys, port=port, chosen=filters.chosen,
+                         targets=dashboard_targets(survey=filters.survey))
+
+
+@require_GET
+def port_dashboard(request, port: str):
+    _port(request, port)
+    try:
+        filters = _filters(request)
+    except BadFilter as exc:
+        return _bad_filter(request, exc)
+    return _page(request, "dashboards/port.html", filters, {
+        "port": port,
+        "port_label": port_name(port),
+        "panels": _port_panels(filters, port),
+        "data_url": reverse("dashboards:port_data", args=[port]) + "?" + filters.query(),
+    })
+
+
+@require_GET
+def port_data(request, port: str):
+    _port(request, port)
+    try:
+        filters = _filters(request)
+    except BadFilter as exc:
+        return _bad_filter_json(exc)
+    return JsonResponse(_state_json(filters.survey) | {"charts": P.charts_of(_port_panels(filters, port))})
+
+
+# --- Project score cards ------------------------------------------------------------------------------------------
+
+
+@require_GET
+def project_list(request):
+    """Every project's headline figures in one survey; ``?project=`` jumps to that project's score card."""
+    _scope(request)
+    try:
+        filters = _filters(request)
+    except BadFilter as exc:
+        return _bad_filter(request, exc)
+    if filters.chosen.project is not None:
+        url = reverse("dashboards:project", args=[filters.chosen.project.code])
+        query = filters.query(project="")
+        return redirect(f"{url}?{query}" if query else url)
+    rows = project_list_rows(survey=filters.survey) if filters.survey else []
+    return _page(request, "dashboards/project_list.html", filters, {"rows": rows})
+
+
+def _scorecard_panels(request, filters: Filters, ports: list[str]) -> list[dict]:
+    if filters.survey is None:
+        return []
+    return P.scorecard_panels(survey=filters.survey, ports=ports, chosen=filters.chosen)
+
+
+@require_GET
+def project_scorecard(request, code: str):
+    ports = _scope(request)
+    try:
+        filters = _filters(request, project_code=code)
+    except BadFilter as exc:
+        return _bad_filter(request, exc)
+    project = filters.chosen.project
+    query = filters.query(project="")
+    return _page(request, "dashboards/project.html", filters, {
+        "project": project,
+        "panels": _scorecard_panels(request, filters, ports),
+        "query": query,
+        "data_url": reverse("dashboards:project_data", args=[project.code]) + "?" + query,
+        "export_url": reverse("dashboards:project_xlsx", args=[project.code]) + ("?" + query if query else ""),
+    })
+
+
+@require_GET
+def project_data(request, code: str):
+    ports = _scope(request)
+    try:
+        filters = _filters(request, project_code=code)
+    except BadFilter as exc:
+        return _bad_filter_json(exc)
+    return JsonResponse(_state_json(filters.survey) | {"charts": P.charts_of(_scorecard_panels(request, filters, ports))})
+
+
+@require_GET
+def project_xlsx(request, code: str):
+    ports = _scope(request)
+    try:
+        filters = _filters(request, project_code=code)
+    except BadFilter as exc:
+        return _bad_filter(request, exc)
+    if filters.survey is None:
+        return _bad_filter(request, BadFilter([_("还没有调查数据，无法导出得分卡。")]))
+    project = filters.chosen.project
+    panels = _scorecard_panels(request, filters, ports)
+    state = metric_run_state(survey=filters.survey)
+    content = scorecard_xlsx(
+        sections=P.scorecard_sections(panels),
+        project_code=project.code,
+        project_name=project.name,
+        survey_code=filters.survey.code,
+        survey_name=filters.survey.name,
+        slice_note=P.slice_label(SliceFilter(None, filters.chosen.stage)),
+        computed_at=state["computed_at"],
+    )
+    response = HttpResponse(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    filename = f"scorecard-{project.code}-{filters.survey.code}.xlsx"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

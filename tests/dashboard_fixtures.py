@@ -1,0 +1,84 @@
+"""Small, deterministic surveys for the dashboard tests: real responses, then the real recompute.
+
+Two annual surveys (2025, 2026) over three projects — two large enough to rate, one below 30 answers — with
+scores from a little latent model (detail items drive their port item, the ports drive overall) so that the
+drivers and the trend have something to show. Property improves clearly from 2025 to 2026.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+
+from owners.models import Owner, Project
+from satisfaction.metrics.engine import stage_as_of
+from satisfaction.services import metrics_compute
+from surveys.models import Response, Survey
+from surveys.questionnaires import STANDARD
+from surveys.services import survey_create
+
+PROJECTS = (("SUN", "阳光花园", 110), ("RIV", "江景苑", 70), ("TINY", "小样本苑", 18))
+CODES = [q.code for q in STANDARD]
+
+
+def _score(rng, centre, noise, size):
+    return np.clip(np.rint(centre + rng.normal(0, noise, size)), 1, 5).astype(int)
+
+
+def build_survey(code: str, *, year: int, seed: int, property_shift: float = 0.0, projects=PROJECTS) -> Survey:
+    """A standard survey surveyed on 1 April of ``year``, with responses from every project, computed."""
+    surveyed_on = date(year, 4, 1)
+    survey = survey_create(code=code, name=f"{year}年度满意度调查", starts_on=surveyed_on)
+    rng = np.random.default_rng(seed)
+    responses = []
+    for project_code, name, size in projects:
+        project, _ = Project.objects.get_or_create(code=project_code, defaults={"name": name})
+        for i in range(size):
+            # Move-in dates spread over the four stages (none, < 1 year, 1–2 years, > 2 years before the survey).
+            kind = i % 4
+            move_in = None if kind == 0 else surveyed_on - timedelta(days=[0, 100, 500, 1200][kind])
+            owner, _ = Owner.objects.get_or_create(
+                project=project, unit=f"{i // 20 + 1}-{i % 20 + 101}", name=f"业主{year}{i:03d}", defaults={"move_in_date": move_in}
+            )
+            latent = rng.normal(0, 1)
+            scores: dict[str, int | None] = {}
+            port_means = []
+            for port in ("design", "engineering", "sales", "service", "property"):
+                shift = property_shift if port == "property" else 0.0
+                centre = 3.9 + shift + (0.3 if project_code == "SUN" else -0.1)
+                details = [q.code for q in STANDARD if q.kind == "detail" and q.port == port]
+                weights = np.linspace(1.2, 0.3, len(details))
+                values = []
+                for weight, detail in zip(weights, details):
+                    value = int(_score(rng, centre + weight * 0.6 * latent, 0.8, 1)[0])
+                    values.append(value * weight)
+                    scores[detail] = value if rng.random() > 0.05 else None
+                port_score = int(_score(rng, sum(values) / weights.sum(), 0.5, 1)[0])
+                scores[port] = port_score
+                port_means.append(port_score)
+            overall = int(_score(rng, np.mean(port_means), 0.5, 1)[0])
+            scores["overall"] = overall
+            scores["repurchase"] = int(_score(rng, overall - 0.2, 0.7, 1)[0])
+            scores["recommend"] = int(_score(rng, overall, 0.7, 1)[0])
+            answers = "".join("-" if scores.get(c) is None else str(scores[c]) for c in CODES)
+            responses.append(
+                Response(
+                    survey=survey,
+                    owner=owner,
+                    project=project,
+                    questionnaire_no=f"{code}-{project_code}-{i:04d}",
+                    surveyed_on=surveyed_on,
+                    stage=stage_as_of(owner.move_in_date, surveyed_on),
+                    answers=answers,
+                )
+            )
+    Response.objects.bulk_create(responses)
+    metrics_compute(survey_id=survey.pk)
+    return survey
+
+
+def build_two_surveys() -> tuple[Survey, Survey]:
+    first = build_survey("2025-annual", year=2025, seed=11, property_shift=-0.9)
+    second = build_survey("2026-annual", year=2026, seed=12, property_shift=0.3)
+    return first, second
