@@ -15,7 +15,7 @@ from owners.selectors import owners_search
 from owners.services import owner_create
 from surveys.forms import UploadForm
 from surveys.models import ImportJob, Survey
-from surveys.views import import_start, upload_refusals
+from surveys.views import upload_start
 
 
 @brand_service_required
@@ -64,14 +64,11 @@ def _prefill(query: str) -> dict:
 @require_http_methods(["GET", "POST"])
 def owners_import(request):
     """Upload the owner roster; the job page shows its progress and outcome."""
-    form = UploadForm(request.POST or None, request.FILES or None)
+    posted = request.method == "POST"
+    form = UploadForm(request.POST if posted else None, request.FILES if posted else None)
     if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        data, refusals = upload_refusals(upload=upload)
-        for refusal in refusals:
-            form.add_error("file", refusal)
-        if not refusals:
-            job = import_start(kind=ImportJob.Kind.OWNERS, survey=None, data=data, file_name=upload.name, user=request.user)
-            return redirect("surveys:import_job", pk=job.pk)
+        started = upload_start(request, form, kind=ImportJob.Kind.OWNERS, survey=None)
+        if started is not None:
+            return started
     status = 400 if form.is_bound and form.errors else 200
     return render(request, "owners/owner_import.html", {"form": form}, status=status)

@@ -249,18 +249,27 @@ def response_edit(request, pk: int):
 # --- 导入 --------------------------------------------------------------------------------------------------------
 
 
-def upload_refusals(*, upload) -> tuple[bytes, list[str]]:
-    """Read the uploaded file and ask the importer whether to refuse it before any parsing."""
+def upload_start(request, form, *, kind: str, survey: Survey | None):
+    """Refuse the file before any parsing (nothing written), else store it as a job and show the job page.
+
+    Returns the redirect, or None with the refusals added to the form's file field.
+    """
     from surveys.importer import upload_check
-
-    data = upload.read()
-    return data, upload_check(file_name=upload.name, data=data)
-
-
-def import_start(*, kind: str, survey: Survey | None, data: bytes, file_name: str, user) -> ImportJob:
     from surveys.services import import_job_start
 
-    return import_job_start(kind=kind, survey=survey, data=data, file_name=file_name, user=user)
+    upload = form.cleaned_data["file"]
+    data = upload.read()
+    refusals = upload_check(file_name=upload.name, data=data)
+    if not refusals:
+        try:
+            job = import_job_start(kind=kind, survey=survey, data=data, file_name=upload.name, user=request.user)
+        except ValidationError as exc:
+            refusals = exc.messages
+        else:
+            return redirect("surveys:import_job", pk=job.pk)
+    for refusal in refusals:
+        form.add_error("file", refusal)
+    return None
 
 
 @brand_service_required
@@ -269,25 +278,15 @@ def import_responses(request):
     surveys = surveys_for_entry()
     latest = survey_latest()
     form = ResponsesUploadForm(
-        request.POST or None,
-        request.FILES or None,
+        request.POST if request.method == "POST" else None,
+        request.FILES if request.method == "POST" else None,
         surveys=surveys,
         initial={"survey": latest.pk if latest else None},
     )
     if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        data, refusals = upload_refusals(upload=upload)
-        for refusal in refusals:
-            form.add_error("file", refusal)
-        if not refusals:
-            job = import_start(
-                kind=ImportJob.Kind.RESPONSES,
-                survey=form.cleaned_data["survey"],
-                data=data,
-                file_name=upload.name,
-                user=request.user,
-            )
-            return redirect("surveys:import_job", pk=job.pk)
+        started = upload_start(request, form, kind=ImportJob.Kind.RESPONSES, survey=form.cleaned_data["survey"])
+        if started is not None:
+            return started
     return render(
         request,
         "surveys/import_upload.html",
