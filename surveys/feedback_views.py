@@ -48,7 +48,7 @@ def research_topic_url(*, port: str, title: str) -> str | None:
         base = reverse("plans:action_item_new")
     except NoReverseMatch:
         return None
-    return f"{base}?{urlencode({'port': port, 'title': title, 'kind': 'research_topic'})}"
+    return f"{base}?{urlencode({'port': port, 'title': title, 'kind': 'research'})}"
 
 
 def _survey_from(request) -> Survey | None:

@@ -374,3 +374,20 @@ def test_the_port_page_shows_the_figures(client, staff, project):
     assert 'id="port-complaints">2<' in html
     assert 'id="port-complaints-per-100">1.00<' in html  # 2 complaints / 200 units × 100
     assert "每百户（楼盘总户数）" in html
+
+
+def test_the_port_dashboard_includes_the_feedback_panel_for_the_ports_a_head_may_see(client, property_head, project):
+    survey_create(code="2026-annual", name="2026年度调查")
+    feedback_create(kind="complaint", project=project, port="property", received_on=date(2026, 3, 5), description="x")
+    client.force_login(property_head)
+    html = client.get("/dashboards/ports/property/").content.decode()
+    assert 'id="feedback-panel"' in html
+    assert 'data-kind="complaint">1<' in html
+
+
+def test_a_feedback_record_links_to_a_new_research_topic_in_the_plans(client, staff, project):
+    feedback = feedback_create(kind="complaint", project=project, port="engineering", received_on=date(2026, 3, 5), description="外墙渗水")
+    client.force_login(staff)
+    html = client.get(f"/feedback/{feedback.pk}/").content.decode()
+    assert 'href="/plans/action-items/new/?port=engineering&amp;title=' in html
+    assert "kind=research" in html
