@@ -8,7 +8,7 @@ from django.db import transaction
 from owners.models import Owner
 from satisfaction.metrics.engine import stage_as_of
 from surveys.answers import encode_answers
-from surveys.models import Question, Response, Survey
+from surveys.models import ImportJob, Question, Response, Survey
 from surveys.questionnaires import QUESTIONNAIRES
 from surveys.selectors import survey_questions
 
@@ -89,3 +89,14 @@ def response_submit(
         response.save()
         metrics_request_recompute(survey_id=survey.pk)
     return response, created
+
+
+def import_job_start(*, kind: str, survey: Survey | None, data: bytes, file_name: str, user) -> ImportJob:
+    """Store an uploaded file as an ImportJob and queue its import once the transaction commits.
+
+    Raises ValidationError (Chinese messages) when the upload is refused before parsing. See
+    ``surveys.importing.jobs``.
+    """
+    from surveys.importing.jobs import import_job_start as start
+
+    return start(kind=kind, survey=survey, data=data, file_name=file_name, user=user)

@@ -1,0 +1,168 @@
+"""Background imports: store the upload as an ImportJob, run it in a Celery task, record the outcome.
+
+Progress is written outside the import's own transaction, so a page polling the job sees it move: on
+PostgreSQL through a second connection, on SQLite (one writer at a time) only while no write lock is held.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import connection, connections, transaction
+from django.utils import timezone
+
+from surveys.importing.files import upload_check
+from surveys.importing.results import ImportResult
+from surveys.models import ImportJob, Survey
+
+logger = logging.getLogger(__name__)
+
+# ImportJob.errors keeps at most this many (a 100k-row file of nonsense would make a 300 MB JSON cell).
+MAX_STORED_ERRORS = 10_000
+RUNNABLE_KINDS = (ImportJob.Kind.RESPONSES, ImportJob.Kind.OWNERS)
+
+
+def import_job_start(*, kind: str, survey: Survey | None, data: bytes, file_name: str, user) -> ImportJob:
+    """Keep the file and queue its import (sent when the current transaction commits).
+
+    Raises ValidationError when the file is refused before parsing (see ``upload_check``) or the kind needs a
+    survey it was not given.
+    """
+    from surveys.tasks import run_import_job
+
+    if kind not in RUNNABLE_KINDS:
+        raise ValidationError(f"不支持的导入类型“{kind}”")
+    if kind == ImportJob.Kind.RESPONSES and survey is None:
+        raise ValidationError("导入问卷答卷必须指定调查")
+    refusals = upload_check(file_name=file_name, data=data)
+    if refusals:
+        raise ValidationError(refusals)
+    job = ImportJob(
+        kind=kind,
+        survey=survey if kind == ImportJob.Kind.RESPONSES else None,
+        created_by=user if getattr(user, "pk", None) else None,
+        file_name=file_name[:255],
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+    job.file.save(_stored_name(file_name), ContentFile(data), save=False)
+    job.save()
+    transaction.on_commit(lambda: run_import_job.delay(job.pk))
+    return job
+
+
+def _stored_name(file_name: str) -> str:
+    suffix = file_name.rsplit(".", 1)[-1].lower() if "." in file_name else "bin"
+    return f"import-{timezone.now():%Y%m%d-%H%M%S}.{suffix}"
+
+
+class ProgressWriter:
+    """Writes ImportJob.progress where a polling page can see it, at most a few times a second."""
+
+    def __init__(self, job_id: int, *, min_interval: float = 0.3) -> None:
+        self.job_id = job_id
+        self.min_interval = min_interval
+        self.last_percent = -1
+        self.last_at = 0.0
+        self._side = None
+
+    def __call__(self, percent: int) -> None:
+        now = time.monotonic()
+        if percent == self.last_percent or (percent < 100 and now - self.last_at < self.min_interval):
+            return
+        if connection.vendor == "postgresql":
+            # A second connection commits at once, whatever the import's transaction is doing.
+            if self._side is None:
+                self._side = connections.create_connection("default")
+            with self._side.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {ImportJob._meta.db_table} SET progress = %s WHERE id = %s", [percent, self.job_id]
+                )
+        elif connection.in_atomic_block:
+            return  # SQLite: another connection would wait for our own write lock
+        else:
+            ImportJob.objects.filter(pk=self.job_id).update(progress=percent)
+        self.last_percent, self.last_at = percent, now
+
+    def close(self) -> None:
+        if self._side is not None:
+            self._side.close()
+            self._side = None
+
+
+def import_job_run(*, job_id: int) -> ImportJob:
+    """Run a stored import (idempotent: a finished job is left alone; a job whose worker died reruns, which
+    is safe because the import writes in one transaction)."""
+    from surveys.importer import owners_import, responses_import
+
+    job = ImportJob.objects.select_related("survey", "created_by").get(pk=job_id)
+    if job.status in (ImportJob.Status.SUCCEEDED, ImportJob.Status.FAILED, ImportJob.Status.UNCHANGED):
+        return job
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING, progress=0)
+    writer = ProgressWriter(job.pk)
+    try:
+        with job.file.open("rb") as handle:
+            data = handle.read()
+        if job.kind == ImportJob.Kind.RESPONSES:
+            result = responses_import(
+                survey=job.survey, data=data, file_name=job.file_name, user=job.created_by, progress=writer
+            )
+        elif job.kind == ImportJob.Kind.OWNERS:
+            result = owners_import(data=data, file_name=job.file_name, user=job.created_by, progress=writer)
+        else:
+            result = ImportResult.refusal([f"不支持的导入类型“{job.kind}”"])
+    except Exception:
+        logger.exception("import job %s failed", job.pk)
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportJob.Status.FAILED,
+            message="导入时发生系统错误，未写入任何数据：请联系管理员",
+            finished_at=timezone.now(),
+        )
+        job.refresh_from_db()
+        return job
+    finally:
+        writer.close()
+    _record_result(job, result)
+    job.refresh_from_db()
+    return job
+
+
+def _record_result(job: ImportJob, result: ImportResult) -> None:
+    fields = {
+        "progress": 100,
+        "total_rows": result.total_rows,
+        "created_count": result.created,
+        "updated_count": result.updated,
+        "unchanged_count": result.unchanged,
+        "errors": [issue.as_dict() for issue in result.errors[:MAX_STORED_ERRORS]],
+        "finished_at": timezone.now(),
+    }
+    if not result.ok:
+        fields["status"] = ImportJob.Status.FAILED
+        if result.refused:
+            fields["message"] = "；".join(issue.reason for issue in result.errors)
+        else:
+            shown = "" if len(result.errors) <= MAX_STORED_ERRORS else f"（仅保存前 {MAX_STORED_ERRORS} 个）"
+            fields["message"] = f"发现 {len(result.errors)} 个错误{shown}，未写入任何数据"
+    else:
+        fields["status"] = ImportJob.Status.SUCCEEDED
+        fields["message"] = f"新增 {result.created}，更新 {result.updated}，未变化 {result.unchanged}"
+        if result.created == 0 and result.updated == 0:
+            previous = _same_file_before(job)
+            if previous is not None:
+                fields["status"] = ImportJob.Status.UNCHANGED
+                done_at = timezone.localtime(previous.finished_at or previous.created_at)
+                fields["message"] = f"文件与 {done_at:%Y-%m-%d %H:%M} 导入的文件相同，未作任何更改"
+    ImportJob.objects.filter(pk=job.pk).update(**fields)
+
+
+def _same_file_before(job: ImportJob) -> ImportJob | None:
+    return (
+        ImportJob.objects.filter(kind=job.kind, survey=job.survey, sha256=job.sha256, status=ImportJob.Status.SUCCEEDED)
+        .exclude(pk=job.pk)
+        .order_by("-finished_at", "-id")
+        .first()
+    )

@@ -1,0 +1,365 @@
+"""Import of a survey firm's questionnaires (DESIGN.md §4 "Import file"): all or nothing, re-import safe.
+
+Reading and checking the cells needs no database; the checks against stored data (new projects need a name,
+an owner already surveyed under another number) and every write run in one transaction under an import lock,
+so what was checked is what gets written.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+from dateutil.relativedelta import relativedelta
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from surveys.importing import cells
+from surveys.importing.bulk import insert_with_history, update_with_history
+from surveys.importing.cells import ColumnSpec, IssueList, ParsedColumn
+from surveys.importing.files import Sheet, UnreadableFile, read_sheet, upload_check
+from surveys.importing.owners import owner_write_plan, project_plan, stored_owners
+from surveys.importing.results import ImportResult
+from surveys.models import NOT_ANSWERED, Response, Survey
+
+logger = logging.getLogger(__name__)
+
+# One import at a time: two files naming the same new owner must not both create them.
+IMPORT_LOCK_KEY = 746_275_001
+
+META_COLUMNS = (
+    ColumnSpec("questionnaire_no", "问卷编号", cells.text_parser(64), required=True),
+    ColumnSpec("project_code", "楼盘编码", cells.text_parser(32), required=True),
+    ColumnSpec("project_name", "楼盘名称", cells.text_parser(100)),
+    ColumnSpec("unit", "房号", cells.text_parser(32), required=True),
+    ColumnSpec("owner_name", "业主姓名", cells.text_parser(50), required=True),
+    ColumnSpec("phone", "联系电话", cells.text_parser(20)),
+    ColumnSpec("move_in_date", "入住日期", cells.parse_date),
+    ColumnSpec("surveyed_on", "调查日期", cells.parse_date, required=True),
+    ColumnSpec("channel", "调查方式", cells.parse_channel),
+)
+
+RESPONSE_COMPARED = ("owner_id", "project_id", "surveyed_on", "stage", "channel", "answers")
+
+Progress = Callable[[int], None] | None
+
+
+def response_columns(*, survey: Survey) -> list[ColumnSpec]:
+    """The file's columns for this survey: the fixed ones, then one per question in question order."""
+    from surveys.selectors import survey_questions
+
+    return [
+        *META_COLUMNS,
+        *(
+            ColumnSpec(q.code, q.label, cells.parse_score, column_required=q.required)
+            for q in survey_questions(survey=survey)
+        ),
+    ]
+
+
+def import_lock() -> None:
+    """Serialise imports (PostgreSQL advisory lock for the transaction; SQLite already has one writer)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK_KEY])
+
+
+def report(progress: Progress, percent: int) -> None:
+    if progress is not None:
+        progress(max(0, min(100, int(percent))))
+
+
+def read_checked(*, data: bytes, file_name: str) -> Sheet | ImportResult:
+    """The sheet, or the refusal as a result."""
+    refusals = upload_check(file_name=file_name, data=data)
+    if refusals:
+        return ImportResult.refusal(refusals, file_name=file_name)
+    try:
+        sheet = read_sheet(data=data, file_name=file_name)
+    except UnreadableFile as exc:
+        return ImportResult.refusal([str(exc)], file_name=file_name)
+    if sheet.row_count == 0 and all(not header for header in sheet.headers):
+        return ImportResult.refusal(["文件中没有内容：第 1 行应为列标题"], file_name=file_name)
+    return sheet
+
+
+def parse_all(sheet: Sheet, specs: list[ColumnSpec], issues: IssueList) -> dict[str, ParsedColumn]:
+    found = cells.map_headers(sheet, specs, issues)
+    by_key = {spec.key: spec for spec in specs}
+    return {
+        key: cells.parse_column(sheet, by_key[key], index, header, issues) for key, (index, header) in found.items()
+    }
+
+
+def stages_as_of(move_in: np.ndarray, surveyed_on: np.ndarray) -> np.ndarray:
+    """``satisfaction.metrics.engine.stage_as_of`` over arrays: the anniversaries come from the same
+    ``relativedelta`` arithmetic, computed once per distinct move-in date, and the comparisons are vectorised."""
+    n = len(surveyed_on)
+    stages = np.full(n, "prospective", dtype=object)
+    has_move_in = np.fromiter((value is not None for value in move_in), dtype=bool, count=n)
+    if not has_move_in.any():
+        return stages
+    idx = np.flatnonzero(has_move_in)
+    m_codes, m_uniques = pd.factorize(move_in[idx], use_na_sentinel=False)
+    s_codes, s_uniques = pd.factorize(surveyed_on[idx], use_na_sentinel=False)
+    m_days = np.array([np.datetime64(value, "D") for value in m_uniques], dtype="datetime64[D]")
+    one_days = np.array(
+        [np.datetime64(value + relativedelta(years=1), "D") for value in m_uniques], dtype="datetime64[D]"
+    )
+    two_days = np.array(
+        [np.datetime64(value + relativedelta(years=2), "D") for value in m_uniques], dtype="datetime64[D]"
+    )
+    s_days = np.array([np.datetime64(value, "D") for value in s_uniques], dtype="datetime64[D]")
+    m, one, two, s = m_days[m_codes], one_days[m_codes], two_days[m_codes], s_days[s_codes]
+    sub = np.where(m > s, "prospective", np.where(s <= one, "run_in", np.where(s < two, "stable", "veteran")))
+    stages[idx] = sub
+    return stages
+
+
+def encode_answer_matrix(codes: list[str], scores: dict[str, np.ndarray], n: int) -> np.ndarray:
+    """``surveys.answers.encode_answers`` over all rows at once: one character per question, '-' when the
+    column is missing (not asked) or the cell blank (not answered)."""
+    if not codes:
+        return np.full(n, "", dtype=object)
+    matrix = np.full((n, len(codes)), NOT_ANSWERED, dtype="<U1")
+    for position, code in enumerate(codes):
+        column = scores.get(code)
+        if column is None:
+            continue
+        answered = np.fromiter((value is not None for value in column), dtype=bool, count=n)
+        matrix[answered, position] = [str(value) for value in column[answered]]
+    joined = np.ascontiguousarray(matrix).view(f"<U{len(codes)}").ravel()
+    return joined.astype(object)
+
+
+def responses_import(
+    *, survey: Survey, data: bytes, file_name: str, user=None, progress: Progress = None
+) -> ImportResult:
+    """Import a survey firm's file into ``survey``: every row checked, nothing written if any is wrong.
+
+    New project codes create projects, owners (project, unit, name) are created or their phone and move-in
+    date updated, each questionnaire number creates or updates its response (stage frozen as of the survey
+    date); unchanged rows are not touched. History rows name ``user``.
+    """
+    report(progress, 1)
+    sheet = read_checked(data=data, file_name=file_name)
+    if isinstance(sheet, ImportResult):
+        return sheet
+    report(progress, 30)
+    from surveys.selectors import survey_questions
+
+    questions = survey_questions(survey=survey)
+    specs = response_columns(survey=survey)
+    issues = IssueList()
+    parsed = parse_all(sheet, specs, issues)
+    n = sheet.row_count
+    if n == 0:
+        issues.add(row=0, column="", value=file_name, reason="文件中没有数据行（第 2 行起应为每份问卷一行）")
+        return ImportResult(errors=issues.sorted(), total_rows=0)
+    rows = sheet.row_numbers
+    values = {key: column.values for key, column in parsed.items()}
+    bad = {key: column.bad for key, column in parsed.items()}
+    empty = np.full(n, "", dtype=object)
+    nothing = np.full(n, None, dtype=object)
+    qno = values.get("questionnaire_no", empty)
+    code = values.get("project_code", empty)
+    unit = values.get("unit", empty)
+    name = values.get("owner_name", empty)
+    project_name = values.get("project_name", empty)
+    owner_header = parsed["owner_name"].header if "owner_name" in parsed else "业主姓名"
+    _check_duplicates(parsed, qno, code, unit, name, rows, issues)
+    report(progress, 45)
+
+    user_id = getattr(user, "pk", None)
+    now = timezone.now()
+    reason = f"导入：{file_name}"[:100]
+    try:
+        with transaction.atomic():
+            import_lock()
+            # Checks against what is stored.
+            key_ok = ~(bad.get("project_code", np.zeros(n, bool)))
+            projects = project_plan(
+                codes_and_names=[(c, pn) for c, pn, ok in zip(code, project_name, key_ok, strict=True) if ok and c]
+            )
+            for position in np.flatnonzero(key_ok):
+                c = code[position]
+                if c and c in projects.new_names and not project_name[position]:
+                    issues.add(
+                        row=int(rows[position]),
+                        column=parsed["project_name"].header if "project_name" in parsed else "楼盘名称",
+                        value="",
+                        reason=f"楼盘编码“{c}”是新楼盘：请填写楼盘名称",
+                        column_index=parsed["project_name"].index if "project_name" in parsed else -1,
+                    )
+            stored = stored_owners(project_ids=list(projects.ids.values()))
+            existing = _stored_responses(survey)
+            file_qnos = set(qno[qno != ""]) if n else set()
+            qno_by_owner = {row["owner_id"]: row["questionnaire_no"] for row in existing.values()}
+            for position in range(n):
+                pid = projects.ids.get(code[position])
+                if pid is None or not unit[position] or not name[position] or not qno[position]:
+                    continue
+                owner = stored.get((pid, unit[position], name[position]))
+                if owner is None:
+                    continue
+                other = qno_by_owner.get(owner.id)
+                if other is not None and other != qno[position] and other not in file_qnos:
+                    issues.add(
+                        row=int(rows[position]),
+                        column=owner_header,
+                        value=name[position],
+                        reason=f"该业主在本次调查中已有答卷（问卷编号 {other}）：一位业主在一次调查中只能有一份答卷",
+                        column_index=parsed["owner_name"].index,
+                    )
+            if issues:
+                return ImportResult(errors=issues.sorted(), total_rows=n)
+            report(progress, 55)
+
+            # Plan the writes.
+            projects.create(at=now)
+            phone = values.get("phone", empty)
+            has_move_in_column = "move_in_date" in values
+            move_in = values.get("move_in_date", nothing)
+            file_owners: dict[tuple[str, str, str], dict] = {}
+            for position in range(n):
+                file_owners[(code[position], unit[position], name[position])] = {
+                    "phone": phone[position],
+                    "move_in_date": move_in[position],
+                }
+            owner_plan = owner_write_plan(owners=file_owners, project_ids=projects.ids, stored=stored, at=now)
+            owner_plan.write(user_id=user_id, at=now, reason=reason, progress=None)
+            report(progress, 70)
+            if not has_move_in_column:  # not in the file: the stage follows what is stored
+                move_in = np.array(
+                    [
+                        (
+                            stored.get((projects.ids[c], u, nm)).row["move_in_date"]
+                            if stored.get((projects.ids[c], u, nm))
+                            else None
+                        )
+                        for c, u, nm in zip(code, unit, name, strict=True)
+                    ],
+                    dtype=object,
+                )
+            surveyed_on = values["surveyed_on"]
+            stage = stages_as_of(move_in, surveyed_on)
+            answers = encode_answer_matrix(
+                [q.code for q in questions], {q.code: values[q.code] for q in questions if q.code in values}, n
+            )
+            channel = values.get("channel", empty)
+            inserts, updates, unchanged = [], [], 0
+            for position in range(n):
+                c = code[position]
+                row = {
+                    "owner_id": owner_plan.ids[(c, unit[position], name[position])],
+                    "project_id": projects.ids[c],
+                    "surveyed_on": surveyed_on[position],
+                    "stage": stage[position],
+                    "channel": channel[position],
+                    "answers": answers[position],
+                }
+                current = existing.get(qno[position])
+                if current is None:
+                    inserts.append(
+                        {
+                            **row,
+                            "survey_id": survey.pk,
+                            "questionnaire_no": qno[position],
+                            "created_at": now,
+                            "updated_at": now,
+                        }
+                    )
+                elif any(current[field] != row[field] for field in RESPONSE_COMPARED):
+                    updates.append({**current, **row, "updated_at": now})
+                else:
+                    unchanged += 1
+            total_writes = max(len(inserts) + len(updates), 1)
+
+            def write_progress(done: int) -> None:
+                report(progress, 70 + 28 * done / total_writes)
+
+            insert_with_history(Response, inserts, user_id=user_id, at=now, reason=reason, progress=write_progress)
+            update_with_history(
+                Response,
+                updates,
+                fields=[*RESPONSE_COMPARED, "updated_at"],
+                user_id=user_id,
+                at=now,
+                reason=reason,
+                progress=lambda done: write_progress(len(inserts) + done),
+            )
+            if inserts or updates:
+                from satisfaction.services import metrics_request_recompute
+
+                metrics_request_recompute(survey_id=survey.pk)
+    except IntegrityError:
+        logger.warning("import of %s into survey %s hit a concurrent change", file_name, survey.pk, exc_info=True)
+        return ImportResult.refusal(
+            ["导入期间有人同时修改了这些业主或答卷，本次未写入任何数据：请稍后重新导入"], file_name=file_name
+        )
+    report(progress, 100)
+    return ImportResult(created=len(inserts), updated=len(updates), unchanged=unchanged, total_rows=n)
+
+
+def _stored_responses(survey: Survey) -> dict[str, dict]:
+    attnames = [f.attname for f in Response._meta.concrete_fields]
+    return {
+        row["questionnaire_no"]: row
+        for row in (
+            dict(zip(attnames, values, strict=True))
+            for values in Response.objects.filter(survey=survey).order_by().values_list(*attnames)
+        )
+    }
+
+
+def _check_duplicates(parsed, qno, code, unit, name, rows, issues: IssueList) -> None:
+    n = len(rows)
+    if "questionnaire_no" in parsed:
+        ok = ~parsed["questionnaire_no"].bad & (qno != "")
+        positions = np.flatnonzero(ok)
+        repeats, firsts = cells.first_occurrence_rows(pd.Series(qno[positions]), rows[positions])
+        column = parsed["questionnaire_no"]
+        for repeat, first in zip(repeats, firsts, strict=True):
+            position = positions[repeat]
+            issues.add(
+                row=int(rows[position]),
+                column=column.header,
+                value=qno[position],
+                reason=f"问卷编号重复：与第 {first} 行相同",
+                column_index=column.index,
+            )
+    if all(key in parsed for key in ("project_code", "unit", "owner_name")):
+        ok = np.ones(n, dtype=bool)
+        for key in ("project_code", "unit", "owner_name"):
+            ok &= ~parsed[key].bad
+        ok &= (code != "") & (unit != "") & (name != "")
+        positions = np.flatnonzero(ok)
+        keys = pd.Series(
+            [f"{c}\x1f{u}\x1f{m}" for c, u, m in zip(code[positions], unit[positions], name[positions], strict=True)]
+        )
+        repeats, firsts = cells.first_occurrence_rows(keys, rows[positions])
+        column = parsed["owner_name"]
+        for repeat, first in zip(repeats, firsts, strict=True):
+            position = positions[repeat]
+            issues.add(
+                row=int(rows[position]),
+                column=column.header,
+                value=name[position],
+                reason=(
+                    f"同一业主（楼盘 {code[position]}、房号 {unit[position]}、{name[position]}）在文件中出现两次："
+                    f"与第 {first} 行相同；一位业主在一次调查中只能有一份答卷"
+                ),
+                column_index=column.index,
+            )
+
+
+def parse_only(*, data: bytes, file_name: str, specs: list[ColumnSpec]) -> tuple[Sheet | None, IssueList]:
+    """Read and check the cells without touching the database (used by the error workbook)."""
+    sheet = read_checked(data=data, file_name=file_name)
+    issues = IssueList()
+    if isinstance(sheet, ImportResult):
+        return None, issues
+    parse_all(sheet, specs, issues)
+    return sheet, issues

@@ -1,0 +1,44 @@
+"""What an import returns: counts and every problem found, cell by cell."""
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class ImportIssue:
+    """One problem: ``row`` as the spreadsheet numbers it (header = 1; 0 = the file as a whole),
+    ``column`` as headed in the file (key or label), the cell's ``value`` as text, ``reason`` in Chinese."""
+
+    row: int
+    column: str
+    value: str
+    reason: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def as_line(self) -> str:
+        if self.row == 0 and not self.column:
+            return self.reason
+        return f'row {self.row}, column {self.column}, value "{self.value}": {self.reason}'
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[ImportIssue] = field(default_factory=list)
+    total_rows: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def refused(self) -> bool:
+        """The file itself was refused (too large, not a spreadsheet, …) before any cell was read."""
+        return bool(self.errors) and all(issue.row == 0 and not issue.column for issue in self.errors)
+
+    @classmethod
+    def refusal(cls, messages: list[str], *, file_name: str = "") -> "ImportResult":
+        return cls(errors=[ImportIssue(row=0, column="", value=file_name, reason=message) for message in messages])

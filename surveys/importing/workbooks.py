@@ -1,0 +1,154 @@
+"""Workbooks handed back to the person importing: the blank template, and their file with the errors marked."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.comments import Comment
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from satisfaction.exports import safe_cell
+from surveys.importing.files import UnreadableFile, cell_text, read_sheet
+from surveys.importing.results import ImportIssue
+from surveys.models import Survey
+
+RED = PatternFill(start_color="FFFFC7CE", end_color="FFFFC7CE", fill_type="solid")
+BOLD = Font(bold=True)
+EXAMPLE_META = {
+    "questionnaire_no": "示例-0001",
+    "project_code": "SZ-JY01",
+    "project_name": "金域华府一期",
+    "unit": "3-2-1502",
+    "owner_name": "张三",
+    "phone": "13800138000",
+    "move_in_date": date(2025, 6, 1),
+    "surveyed_on": date(2026, 4, 3),
+    "channel": "电话",
+}
+
+
+def response_template_xlsx(*, survey: Survey) -> bytes:
+    """The survey's import columns with Chinese headers, an example row, and 1–5 validation on score cells."""
+    from surveys.importing.responses import META_COLUMNS
+    from surveys.selectors import survey_questions
+
+    questions = survey_questions(survey=survey)
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "问卷数据"
+    headers = [spec.label for spec in META_COLUMNS] + [q.label for q in questions]
+    sheet.append(headers)
+    example = [EXAMPLE_META[spec.key] for spec in META_COLUMNS] + [
+        (5 - position % 3) for position in range(len(questions))
+    ]
+    sheet.append(example)
+    for cell in sheet[1]:
+        cell.font = BOLD
+    for index, header in enumerate(headers, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = max(12, len(header) * 2 + 2)
+    for row in sheet.iter_rows(min_row=2, max_row=2):
+        for cell in row:
+            if isinstance(cell.value, date):
+                cell.number_format = "yyyy-mm-dd"
+    first_score = len(META_COLUMNS) + 1
+    if questions:
+        validation = DataValidation(
+            type="whole",
+            operator="between",
+            formula1="1",
+            formula2="5",
+            allow_blank=True,
+            showErrorMessage=True,
+            errorTitle="评分",
+            error="评分必须是 1–5 的整数；未作答请留空",
+        )
+        sheet.add_data_validation(validation)
+        validation.add(f"{get_column_letter(first_score)}2:{get_column_letter(len(headers))}100000")
+    channels = DataValidation(type="list", formula1='"电话,网络,上门,纸质"', allow_blank=True)
+    sheet.add_data_validation(channels)
+    channel_column = get_column_letter([spec.key for spec in META_COLUMNS].index("channel") + 1)
+    channels.add(f"{channel_column}2:{channel_column}100000")
+    sheet.freeze_panes = "A2"
+    notes = workbook.create_sheet("说明")
+    notes.append(["列", "英文键", "必填", "说明"])
+    for cell in notes[1]:
+        cell.font = BOLD
+    required = {"questionnaire_no", "project_code", "unit", "owner_name", "surveyed_on"}
+    explain = {
+        "questionnaire_no": "本次调查内唯一；重新导入时按它更新",
+        "project_name": "新楼盘编码必填",
+        "move_in_date": "留空 = 尚未入住",
+        "surveyed_on": "2026-03-05、2026/3/5、2026年3月5日或日期单元格",
+        "channel": "电话、网络、上门、纸质",
+    }
+    for spec in META_COLUMNS:
+        notes.append([spec.label, spec.key, "是" if spec.key in required else "", explain.get(spec.key, "")])
+    for q in questions:
+        notes.append([q.label, q.code, "列必须有" if q.required else "", "1–5 的整数；留空、N/A 或“不适用” = 未作答"])
+    notes.append([])
+    notes.append(["第 2 行是示例，导入前请删除或改为真实数据。"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def import_errors_xlsx(*, data: bytes, file_name: str, errors: list[ImportIssue]) -> bytes:
+    """The uploaded sheet with each bad cell filled red and its reason as a comment, plus an "错误清单" sheet."""
+    suffix = file_name.lower().rsplit(".", 1)[-1] if "." in file_name else ""
+    workbook = None
+    if suffix == "xlsx":
+        try:
+            workbook = load_workbook(io.BytesIO(data))
+        except Exception:  # noqa: BLE001 - fall back to the values as read
+            workbook = None
+    if workbook is not None:
+        sheet = workbook.worksheets[0]
+        for extra in workbook.worksheets[1:]:
+            workbook.remove(extra)
+        headers = [cell_text(cell.value) for cell in sheet[1]]
+    else:
+        workbook = Workbook()
+        sheet = workbook.active
+        sheet.title = "数据"
+        headers = _copy_values(sheet, data=data, file_name=file_name)
+    column_of = {}
+    for index, header in enumerate(headers, start=1):
+        column_of.setdefault(header, index)
+    for issue in errors:
+        column = column_of.get(issue.column)
+        if issue.row < 1 or column is None:
+            continue
+        cell = sheet.cell(row=issue.row, column=column)
+        cell.fill = RED
+        text = issue.reason if cell.comment is None else f"{cell.comment.text}\n{issue.reason}"
+        cell.comment = Comment(text, "导入检查")
+    listing = workbook.create_sheet("错误清单")
+    listing.append(["行", "列", "值", "原因"])
+    for cell in listing[1]:
+        cell.font = BOLD
+    for issue in errors:
+        listing.append([issue.row, safe_cell(issue.column), safe_cell(issue.value), safe_cell(issue.reason)])
+    listing.column_dimensions["B"].width = 16
+    listing.column_dimensions["C"].width = 20
+    listing.column_dimensions["D"].width = 80
+    listing.freeze_panes = "A2"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _copy_values(sheet, *, data: bytes, file_name: str) -> list[str]:
+    """A csv or xls as a plain sheet (row numbers kept: blank rows stay blank)."""
+    try:
+        parsed = read_sheet(data=data, file_name=file_name)
+    except UnreadableFile:
+        return []
+    sheet.append([safe_cell(header) for header in parsed.headers])
+    for position, row_number in enumerate(parsed.row_numbers):
+        for index, column in enumerate(parsed.columns, start=1):
+            sheet.cell(row=int(row_number), column=index, value=safe_cell(cell_text(column[position])) or None)
+    return parsed.headers
