@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 from owners.api import OwnerViewSet, ProjectViewSet
 from satisfaction.api import MetricRowsView, TokenView
 from surveys.api import ImportJobViewSet, QuestionViewSet, ResponseViewSet, SurveyViewSet
+from surveys.feedback_api import FeedbackViewSet
 
 router = DefaultRouter()
 router.register("projects", ProjectViewSet, basename="project")
@@ -15,6 +16,7 @@ router.register("surveys", SurveyViewSet, basename="survey")
 router.register("questions", QuestionViewSet, basename="question")
 router.register("responses", ResponseViewSet, basename="response")
 router.register("imports", ImportJobViewSet, basename="import")
+router.register("feedback", FeedbackViewSet, basename="feedback")
 
 urlpatterns = [
     path("v1/auth/token/", TokenView.as_view(), name="api-token"),

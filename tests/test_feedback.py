@@ -391,3 +391,20 @@ def test_a_feedback_record_links_to_a_new_research_topic_in_the_plans(client, st
     html = client.get(f"/feedback/{feedback.pk}/").content.decode()
     assert 'href="/plans/action-items/new/?port=engineering&amp;title=' in html
     assert "kind=research" in html
+
+
+def test_the_api_lists_feedback_in_the_users_scope_and_staff_create_through_it(client, staff, property_head, project):
+    feedback_create(kind="complaint", project=project, port="engineering", received_on=date(2026, 3, 5), description="外墙裂缝")
+    feedback_create(kind="repair", project=project, port="property", received_on=date(2026, 3, 6), description="电梯故障")
+    client.force_login(property_head)
+    rows = client.get("/api/v1/feedback/").json()["results"]
+    assert [row["description"] for row in rows] == ["电梯故障"]
+    assert client.post("/api/v1/feedback/", {}, content_type="application/json").status_code == 403
+    client.force_login(staff)
+    bad = client.post("/api/v1/feedback/", {"kind": "complaint", "project": "P1", "port": "service", "received_on": "2026-03-07",
+                                            "status": "closed", "description": "x"}, content_type="application/json")
+    assert bad.status_code == 400 and "已关闭的反馈必须填写关闭日期" in bad.content.decode()
+    good = client.post("/api/v1/feedback/", {"kind": "complaint", "project": "P1", "port": "service", "received_on": "2026-03-07",
+                                             "description": "客服响应慢"}, content_type="application/json")
+    assert good.status_code == 201 and good.json()["port"] == "service"
+    assert client.get("/api/v1/feedback/?kind=complaint").json()["count"] == 2
