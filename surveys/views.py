@@ -321,8 +321,12 @@ def _job_context(request, job: ImportJob) -> dict:
     finished = job.status in FINISHED
     context = {"job": job, "finished": finished}
     if finished and job.errors:
+        from surveys.importing.jobs import MAX_STORED_ERRORS
+
         paginator = Paginator(job.errors, ERRORS_PER_PAGE)
         context["error_page"] = paginator.get_page(request.GET.get("page"))
+        # The job keeps only the first errors of a hopeless file; its message says how many there were.
+        context["errors_truncated"] = len(job.errors) >= MAX_STORED_ERRORS
     return context
 
 

@@ -1,6 +1,8 @@
 /* 录入问卷: keyboard-only entry.
  * Owner search: ↓ / Enter in the search box go to the results, ↑ ↓ move among them, Esc returns, Enter opens.
  * Score items: digits 1–5 answer the focused item and move to the next, 0 = 不适用, Enter saves.
+ * Header fields (number, date, channel): Enter saves too, unless a required item is still unanswered —
+ * then it goes to that item, so that typing the number and pressing Enter starts the scoring.
  */
 (function () {
   "use strict";
@@ -83,6 +85,30 @@
     }
   }
 
+  function firstUnansweredRequired(form) {
+    var items = scoreItems(form);
+    for (var i = 0; i < items.length; i++) {
+      var required = !items[i].querySelector('input[type=radio][value="na"]');
+      if (required && !items[i].querySelector("input[type=radio]:checked")) {
+        return items[i];
+      }
+    }
+    return null;
+  }
+
+  function onHeaderKey(event, field) {
+    if (event.key !== "Enter" || event.isComposing) {
+      return;
+    }
+    event.preventDefault();
+    var missing = firstUnansweredRequired(field.form);
+    if (missing) {
+      focusItem(missing);
+    } else {
+      field.form.requestSubmit();
+    }
+  }
+
   document.addEventListener("keydown", function (event) {
     var target = event.target;
     if (!(target instanceof Element)) {
@@ -99,6 +125,8 @@
     var item = target.closest(".score-item");
     if (item && target.type === "radio") {
       onScoreKey(event, target, item);
+    } else if (target.form && target.form.id === "entry-form" && target.matches("input, select")) {
+      onHeaderKey(event, target);
     }
   });
 
