@@ -68,6 +68,8 @@ class PlanCreateForm(BootstrapMixin, forms.Form):
         super().__init__(*args, **kwargs)
         labels = dict(PortCode.choices)
         self.fields["port"].choices = [(code, labels.get(code, _("公司总体"))) for code in ports]
+        if "" not in ports:
+            del self.fields["loyalty_target"]
         self._style()
 
     def clean(self):

@@ -23,7 +23,7 @@ from improvement_plans.forms import (
     ProgressForm,
     ReviewForm,
 )
-from improvement_plans.models import ActionItem, ItemKind, PlanStatus
+from improvement_plans.models import ActionItem, ItemKind, PlanAction, PlanStatus
 
 
 def _error_text(exc: ValidationError) -> str:
@@ -101,13 +101,20 @@ def plan_detail(request, pk: int):
     for item in items:
         item.comparison = selectors.pilot_comparison(item=item) if item.kind == ItemKind.PILOT else None
     today = timezone.localdate()
+    transitions = list(plan.transitions.select_related("by").order_by("at", "id"))
+    returned = (
+        transitions[-1]
+        if plan.status == PlanStatus.DRAFT and transitions and transitions[-1].action == PlanAction.RETURN
+        else None
+    )
     context = {
         "plan": plan,
         "follow": selectors.plan_follow_through(plan=plan),
         "improvements": [item for item in items if item.kind == ItemKind.IMPROVEMENT],
         "research": [item for item in items if item.kind == ItemKind.RESEARCH],
         "pilots": [item for item in items if item.kind == ItemKind.PILOT],
-        "transitions": plan.transitions.select_related("by").order_by("at", "id"),
+        "transitions": transitions,
+        "returned": returned,
         "comments": plan.comments.select_related("author").order_by("created_at", "id"),
         "history": plan.history.select_related("history_user").order_by("-history_date")[:20],
         "actions": selectors.plan_available_actions(user=request.user, plan=plan),
