@@ -13,7 +13,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from departments.models import PortCode
-from departments.selectors import ports_visible_to
+from departments.selectors import ports_visible_to, user_has_any_role
 from owners.models import Owner
 from surveys import feedback_selectors as sel
 from surveys.feedback_forms import (
@@ -49,6 +49,11 @@ def research_topic_url(*, port: str, title: str) -> str | None:
     except NoReverseMatch:
         return None
     return f"{base}?{urlencode({'port': port, 'title': title, 'kind': 'research'})}"
+
+
+def _require_role(user) -> None:
+    if not user_has_any_role(user):
+        raise PermissionDenied("您的账户没有分配角色，无权访问。")
 
 
 def _survey_from(request) -> Survey | None:
@@ -263,6 +268,7 @@ def callback_record_view(request, owner_id: int):
 
 
 def benchmark_list_view(request):
+    _require_role(request.user)
     survey = _survey_from(request)
     benchmarks = list(sel.benchmarks_in_order())
     return render(
@@ -279,6 +285,7 @@ def benchmark_list_view(request):
 
 
 def benchmark_detail_view(request, pk: int):
+    _require_role(request.user)
     benchmark = get_object_or_404(ExternalBenchmark, pk=pk)
     survey = _survey_from(request)
     can_edit = sel.user_keeps_feedback(request.user)

@@ -169,3 +169,10 @@ def test_a_head_cannot_enter_a_report(client, property_head):
     client.force_login(property_head)
     assert client.get("/feedback/benchmarks/new/").status_code == 403
     assert client.get("/feedback/benchmarks/import/").status_code == 403
+
+
+def test_an_account_without_a_role_sees_no_report(client, django_user_model, survey):
+    benchmark = benchmark_create(name="集团", source="集团", report_on=date(2026, 8, 1), rows=[{"sample_size": 9, "satisfaction_rate": 0.8}])
+    client.force_login(django_user_model.objects.create_user("nobody", password="x-Pass-2026!"))
+    assert client.get("/feedback/benchmarks/").status_code == 403
+    assert client.get(f"/feedback/benchmarks/{benchmark.pk}/").status_code == 403
