@@ -14,7 +14,6 @@ from statsmodels.stats.proportion import proportion_confint
 
 from satisfaction.metrics.engine import (
     PORTS,
-    STAGES,
     Z95,
     QuestionSpec,
     compute_survey_metrics,
@@ -22,14 +21,9 @@ from satisfaction.metrics.engine import (
     two_proportion_change,
     wilson_interval,
 )
-from surveys.questionnaires import STANDARD
+from tests.metrics_support import CONTRACT_KEYS, QUESTIONS, random_frame
 
-QUESTIONS = [QuestionSpec(q.code, q.kind, q.port) for q in STANDARD]
 HEADLINE = ("overall", "repurchase", "recommend")
-CONTRACT_KEYS = [
-    "survey", "port", "project", "stage", "n", "satisfied", "satisfaction_rate", "satisfaction_ci",
-    "mean_score", "loyalty_base", "loyal", "loyalty_rate", "loyalty_ci",
-]  # fmt: skip
 
 
 # --- Wilson intervals -------------------------------------------------------------------------------------
@@ -203,26 +197,6 @@ def test_the_contract_row_has_the_documented_keys_and_nulls():
 # --- every slice against a pandas recomputation -----------------------------------------------------------
 
 
-def random_frame(seed: int, size: int, projects: int = 4) -> pd.DataFrame:
-    """Random answers with NaN gaps; stages drawn unevenly so that some project × stage cells stay empty."""
-    rng = np.random.default_rng(seed)
-    codes = [f"P{i}" for i in range(projects)]
-    frame = pd.DataFrame(
-        {
-            "project": rng.choice(codes, size),
-            "stage": rng.choice(STAGES, size, p=[0.1, 0.2, 0.3, 0.4]),
-        }
-    )
-    for q in QUESTIONS:
-        # Skewed towards 4 and 5 like real answers; about a tenth not answered.
-        scores = rng.choice([1, 2, 3, 4, 5], size, p=[0.05, 0.07, 0.18, 0.35, 0.35]).astype(float)
-        scores[rng.random(size) < 0.1] = np.nan
-        frame[q.code] = scores
-    # One project never answers the property port in one stage: rows with n = 0 must appear.
-    frame.loc[(frame["project"] == "P0") & (frame["stage"] == "veteran"), "property"] = np.nan
-    return frame
-
-
 def pandas_slices(frame: pd.DataFrame) -> dict[tuple, dict]:
     """n, satisfied and mean of every question in every slice, from a long frame and four plain groupbys.
 
@@ -345,13 +319,7 @@ def expected_drivers(frame: pd.DataFrame, outcome: str, items: list[str]) -> dic
 @settings(max_examples=6, deadline=None)
 @given(seed=st.integers(min_value=0, max_value=2**32 - 1), size=st.integers(min_value=3, max_value=300))
 def test_drivers_match_scipy_pearson_over_pairs_that_answered_both(seed, size):
-    frame = random_frame(seed, size, projects=3)
-    rng = np.random.default_rng(seed)
-    # Make the port items depend on their details so the correlations are not all near zero.
-    for port in PORTS:
-        details = [q.code for q in QUESTIONS if q.kind == "detail" and q.port == port]
-        latent = frame[details].fillna(3).mean(axis=1) + rng.normal(0, 0.8, size)
-        frame[port] = np.where(frame[port].isna(), np.nan, latent.round().clip(1, 5))
+    frame = random_frame(seed, size, projects=3, drivers=True)
     drivers = compute_survey_metrics(frame, QUESTIONS).drivers
     by_key = {(d.port, d.project, d.question_code): d for d in drivers}
     assert len(by_key) == len(drivers)
