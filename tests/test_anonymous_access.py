@@ -1,0 +1,74 @@
+"""Every URL needs login except the login and password-reset pages, the health checks, the token exchange and static files."""
+
+import pytest
+from django.test import Client
+
+from tests.url_walk import all_paths
+
+PUBLIC = {
+    "/accounts/login/",
+    "/accounts/password_reset/",
+    "/accounts/password_reset/done/",
+    "/accounts/reset/MQ/set-password/",
+    "/accounts/reset/done/",
+    "/healthz",
+    "/readyz",
+}
+# Exchanging a password for a token is a login: POST only, guarded by the lockout.
+TOKEN = "/api/v1/auth/token/"
+PATHS = all_paths()
+
+
+def test_the_walk_finds_the_pages_and_the_api():
+    assert len(PATHS) > 50
+    for expected in ["/", "/api/v1/owners/", "/api/v1/metrics/", "/api/schema/", "/api/docs/", "/admin/", "/healthz"]:
+        assert expected in PATHS, expected
+    assert PUBLIC <= set(PATHS)
+
+
+def refused(response) -> bool:
+    if response.status_code in (401, 403):
+        return True
+    return response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.django_db
+def test_an_anonymous_visitor_is_sent_to_login_or_refused_everywhere_else():
+    # One test walking every path (rather than one test per path) keeps the 200+ paths to a few seconds.
+    client = Client()
+    leaks = []
+    for path in sorted(set(PATHS) - PUBLIC - {TOKEN}):
+        methods = ("get", "post", "put", "patch", "delete") if path.startswith("/api/") else ("get", "post")
+        for method in methods:
+            answer = getattr(client, method)(path, data={}, content_type="application/json") if method != "get" else client.get(path)
+            if not refused(answer) or (path.startswith("/api/") and answer.status_code != 401):
+                leaks.append((method, path, answer.status_code, answer.get("Location")))
+    assert leaks == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", sorted(PUBLIC))
+def test_the_public_pages_answer_anonymously(path):
+    assert Client().get(path).status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_token_exchange_answers_only_a_post_and_gives_nothing_without_a_password():
+    client = Client()
+    assert client.get(TOKEN).status_code == 405
+    answer = client.post(TOKEN, {"username": "nobody", "password": "wrong-password"})
+    assert answer.status_code == 400
+    assert "token" not in answer.json()
+
+
+@pytest.mark.django_db
+def test_static_files_are_served_without_login():
+    answer = Client().get("/static/css/app.css")
+    assert answer.status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_login_redirect_keeps_the_page_asked_for():
+    answer = Client().get("/dashboards/ports/engineering/?survey=2026-annual")
+    assert answer.status_code == 302
+    assert answer["Location"] == "/accounts/login/?next=/dashboards/ports/engineering/%3Fsurvey%3D2026-annual"
