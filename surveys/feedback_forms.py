@@ -77,8 +77,7 @@ class FeedbackForm(InvalidMarksMixin, forms.Form):
                 if owner is None:
                     self.add_error("owner_name", "该楼盘、房号下没有这位业主，请核对或留空")
         data["owner"] = owner
-        if self.errors:
-            return data
+        # The service's checks run even when some field failed, so every problem is shown at once.
         problems = feedback_validate(
             kind=data.get("kind", ""),
             project=project,
@@ -92,6 +91,8 @@ class FeedbackForm(InvalidMarksMixin, forms.Form):
             today=self.today,
         )
         for field_name, message in problems.items():
+            if field_name in self.errors:
+                continue  # already reported by the field itself, e.g. "请选择楼盘"
             self.add_error(field_name if field_name in self.fields else None, message)
         return data
 

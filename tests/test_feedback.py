@@ -408,3 +408,9 @@ def test_the_api_lists_feedback_in_the_users_scope_and_staff_create_through_it(c
                                              "description": "客服响应慢"}, content_type="application/json")
     assert good.status_code == 201 and good.json()["port"] == "service"
     assert client.get("/api/v1/feedback/?kind=complaint").json()["count"] == 2
+
+
+def test_every_problem_of_an_entry_is_shown_at_once(client, staff):
+    client.force_login(staff)
+    html = _post(client, port="", status="closed", closed_on="2026-03-01").content.decode()
+    assert "请选择楼盘" in html and "请选择责任端口" in html and "关闭日期不能早于受理日期" in html
