@@ -8,12 +8,10 @@ record, with history.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -21,42 +19,10 @@ from django.db import transaction
 from departments.models import PortCode
 from owners.models import Owner, Project
 from surveys.feedback_services import benchmark_create, benchmark_row_validate, feedback_validate
+from surveys.importer import ImportIssue, ImportResult, upload_check
+from surveys.importing.cells import FORMULA_REASON, parse_date
+from surveys.importing.files import Sheet, UnreadableFile, cell_text, read_sheet
 from surveys.models import ExternalBenchmark, Feedback, FeedbackKind, FeedbackSeverity, FeedbackStatus, Stage
-
-
-# Same shape as the survey-response importer's errors. surveys.importer (engineer A) did not exist when this was
-# written; once it does, these two should become imports from there.
-@dataclass(frozen=True)
-class ImportIssue:
-    row: int
-    column: str
-    value: str
-    reason: str
-
-
-@dataclass
-class ImportResult:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    errors: list[ImportIssue] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-
-MAX_BYTES = 20 * 1024 * 1024
-NOT_ANSWERED = {"", "n/a", "N/A", "不适用"}
-
-
-class FileUnreadable(Exception):
-    """The upload is not a spreadsheet we can read; its message is shown to the user."""
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Reading a file into (header, rows) of strings/dates, formula cells marked
-# ---------------------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -64,106 +30,18 @@ class Formula:
     text: str
 
 
-def _read_csv(data: bytes) -> list[list]:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise FileUnreadable("CSV 文件编码无法识别，请另存为 UTF-8 或 GBK 编码")
-    return [list(row) for row in csv.reader(io.StringIO(text))]
-
-
-def _read_xlsx(data: bytes) -> list[list]:
-    from openpyxl import load_workbook
-
+def load_sheet(*, data: bytes, file_name: str) -> tuple[Sheet | None, ImportResult]:
+    """The first sheet through the survey importer's checks and reader; a refused file comes back as errors."""
+    refusals = upload_check(file_name=file_name, data=data)
+    if refusals:
+        return None, ImportResult.refusal(refusals, file_name=file_name)
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except Exception as exc:  # noqa: BLE001 - any parse failure is "not a readable workbook"
-        raise FileUnreadable("无法读取 Excel 文件，请确认文件未损坏且为 .xlsx 格式") from exc
-    sheet = workbook.worksheets[0]
-    rows = []
-    for row in sheet.iter_rows():
-        values = []
-        for cell in row:
-            if cell.data_type == "f":
-                values.append(Formula(str(cell.value)))
-            else:
-                values.append(cell.value)
-        rows.append(values)
-    workbook.close()
-    return rows
+        return read_sheet(data=data, file_name=file_name), ImportResult()
+    except UnreadableFile as exc:
+        return None, ImportResult.refusal([str(exc)], file_name=file_name)
 
 
-def _read_xls(data: bytes) -> list[list]:
-    import xlrd
-
-    try:
-        book = xlrd.open_workbook(file_contents=data)
-    except Exception as exc:  # noqa: BLE001
-        raise FileUnreadable("无法读取 Excel 97-2003（.xls）文件") from exc
-    sheet = book.sheet_by_index(0)
-    rows = []
-    for r in range(sheet.nrows):
-        values = []
-        for c in range(sheet.ncols):
-            cell = sheet.cell(r, c)
-            if cell.ctype == xlrd.XL_CELL_DATE:
-                values.append(xlrd.xldate.xldate_as_datetime(cell.value, book.datemode))
-            else:
-                values.append(cell.value)
-        rows.append(values)
-    return rows
-
-
-def read_table(*, data: bytes, file_name: str) -> list[list]:
-    """The first sheet (or the CSV) as rows of cell values; header first."""
-    if len(data) > MAX_BYTES:
-        raise FileUnreadable("文件超过 20 MB")
-    name = file_name.lower()
-    if name.endswith(".csv"):
-        return _read_csv(data)
-    if name.endswith(".xlsx"):
-        return _read_xlsx(data)
-    if name.endswith(".xls"):
-        return _read_xls(data)
-    raise FileUnreadable("只支持 .xlsx、.xls 或 .csv 文件")
-
-
-def _text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    return str(value).strip()
-
-
-DATE_PATTERNS = (
-    re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"),
-    re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"),
-    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$"),
-)
-
-
-def parse_date(value) -> date:
-    """An Excel date cell, 2026-03-05, 2026/3/5 or 2026年3月5日; ValueError with a Chinese reason otherwise."""
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    text = _text(value)
-    for pattern in DATE_PATTERNS:
-        match = pattern.match(text)
-        if match:
-            try:
-                return date(*(int(part) for part in match.groups()))
-            except ValueError:
-                break
-    raise ValueError("日期无法识别（可用 2026-03-05、2026/3/5 或 2026年3月5日）")
+_text = cell_text
 
 
 def parse_rate(value) -> float:
@@ -248,7 +126,7 @@ class _Row:
         """The parsed cell, None when blank (an error if required) or when it does not parse (error listed)."""
         value = self.cells.get(key)
         if isinstance(value, Formula):
-            self.errors.append(ImportIssue(self.number, self.header_names.get(key, key), value.text, "不能是公式，请粘贴为数值"))
+            self.errors.append(ImportIssue(self.number, self.header_names.get(key, key), value.text, FORMULA_REASON))
             return None
         if _text(value) == "":
             if required:
@@ -261,18 +139,16 @@ class _Row:
             return None
 
 
-def _rows(table: list[list], columns: list[Column], errors: list):
+def _rows(sheet: Sheet, columns: list[Column], errors: list):
     """Yield a _Row for each non-blank data row (or nothing if the header is unusable)."""
-    if not table:
-        errors.append(ImportIssue(1, "", "", "文件是空的"))
-        return
-    found = _map_header(table[0], columns, errors)
-    header_names = {key: _text(table[0][index]) for key, index in found.items()}
-    for offset, values in enumerate(table[1:]):
-        if all(_text(value) == "" for value in values):
-            continue
-        cells = {key: values[index] if index < len(values) else None for key, index in found.items()}
-        yield _Row(offset + 2, cells, header_names, errors)
+    found = _map_header(sheet.headers, columns, errors)
+    header_names = {key: sheet.headers[index] for key, index in found.items()}
+    for position, number in enumerate(sheet.row_numbers.tolist()):
+        cells = {}
+        for key, index in found.items():
+            formula = sheet.formulas.get((number, index))
+            cells[key] = Formula(formula) if formula is not None else sheet.columns[index][position]
+        yield _Row(number, cells, header_names, errors)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -308,11 +184,8 @@ COMPARED_FIELDS = ("kind", "project_id", "owner_id", "unit", "port", "received_o
 
 def feedback_import(*, data: bytes, file_name: str, created_by=None, today: date | None = None) -> ImportResult:
     """Validate the whole file; write it in one transaction only if no row has an error."""
-    result = ImportResult()
-    try:
-        table = read_table(data=data, file_name=file_name)
-    except FileUnreadable as exc:
-        result.errors.append(ImportIssue(0, "", file_name, str(exc)))
+    table, result = load_sheet(data=data, file_name=file_name)
+    if table is None:
         return result
     errors = result.errors
     parsed_rows = []
@@ -445,11 +318,8 @@ def benchmark_import(
     *, data: bytes, file_name: str, name: str, source: str, report_on: date, notes: str = "", created_by=None
 ) -> tuple[ExternalBenchmark | None, ImportResult]:
     """A new named external report from a file of slices; nothing written if any row or the header is wrong."""
-    result = ImportResult()
-    try:
-        table = read_table(data=data, file_name=file_name)
-    except FileUnreadable as exc:
-        result.errors.append(ImportIssue(0, "", file_name, str(exc)))
+    table, result = load_sheet(data=data, file_name=file_name)
+    if table is None:
         return None, result
     errors = result.errors
     if ExternalBenchmark.objects.filter(name=name.strip(), report_on=report_on).exists():

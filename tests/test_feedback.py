@@ -414,3 +414,10 @@ def test_every_problem_of_an_entry_is_shown_at_once(client, staff):
     client.force_login(staff)
     html = _post(client, port="", status="closed", closed_on="2026-03-01").content.decode()
     assert "请选择楼盘" in html and "请选择责任端口" in html and "关闭日期不能早于受理日期" in html
+
+
+def test_a_file_that_is_not_a_spreadsheet_is_refused_before_reading(owner):
+    result = feedback_import(data=b"not a workbook", file_name="feedback.xlsx")
+    assert len(result.errors) == 1 and result.errors[0].row == 0 and result.errors[0].reason
+    assert feedback_import(data=b"x", file_name="feedback.txt").errors[0].reason.startswith("不支持的文件类型")
+    assert Feedback.objects.count() == 0
