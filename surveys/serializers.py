@@ -3,6 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from departments.models import PortCode
 from departments.selectors import owners_visible_to
 from owners.models import Owner
 from satisfaction.logging import mask_phones
@@ -26,6 +27,7 @@ class SurveySerializer(serializers.ModelSerializer):
 
 class QuestionSerializer(serializers.ModelSerializer):
     survey = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    port = serializers.ChoiceField(choices=[("", "核心指标"), *PortCode.choices], read_only=True, help_text="空 = 核心指标")
 
     class Meta:
         model = Question
