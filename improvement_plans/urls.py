@@ -1,4 +1,10 @@
-"""Plan pages under /plans/. ``plans:action_item_new`` takes ?port=&item=&survey= from the dashboards."""
+"""Plan pages under /plans/.
+
+``plans:action_item_new`` (/plans/action-items/new/) accepts GET parameters from other pages:
+``port`` (port code, '' = company plan: offers only that port's draft plans), ``item`` + ``survey`` (question code
+and survey code: prefill the item and store the question's rate, n and driver importance), ``kind``
+(improvement | research | pilot), ``title``, and ``plan`` (a plan id to preselect).
+"""
 
 from django.urls import path
 

@@ -248,6 +248,8 @@ def action_item_new(request):
             initial["plan"] = plans.first().pk
         if request.GET.get("kind") in ItemKind.values:
             initial["kind"] = request.GET["kind"]
+        if request.GET.get("title"):
+            initial["title"] = request.GET["title"][:200]
         form = ActionItemNewForm(initial=initial, plans=plans)
     return render(request, "plans/action_item_form.html", {"form": form, "item": None, "numbers": numbers})
 
@@ -274,6 +276,8 @@ def action_item_edit(request, pk: int):
 def action_item_detail(request, pk: int, progress_form=None, pilot_form=None):
     item = _item_for(request, pk)
     can_progress = selectors.user_can_record_progress(request.user, item)
+    notes = list(item.notes.select_related("author").order_by("-created_at", "-id"))
+    latest_percent = notes[0].percent if notes else None
     if pilot_form is None and item.kind == ItemKind.PILOT:
         pilot_form = PilotResultForm(
             initial={
@@ -289,12 +293,12 @@ def action_item_detail(request, pk: int, progress_form=None, pilot_form=None):
     context = {
         "item": item,
         "plan": item.plan,
-        "notes": item.notes.select_related("author").order_by("-created_at", "-id"),
+        "notes": notes,
         "history": item.history.select_related("history_user").order_by("-history_date")[:20],
         "comparison": selectors.pilot_comparison(item=item) if item.kind == ItemKind.PILOT else None,
         "can_progress": can_progress,
         "can_edit": selectors.user_can_edit_plan(request.user, item.plan),
-        "progress_form": progress_form or ProgressForm(initial={"status": item.status}),
+        "progress_form": progress_form or ProgressForm(initial={"status": item.status, "percent": latest_percent}),
         "pilot_form": pilot_form,
     }
     return render(request, "plans/action_item_detail.html", context)

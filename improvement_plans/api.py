@@ -1,0 +1,95 @@
+"""API endpoints of improvement plans and action items: scope from ``plans_visible_to``, writes via the services."""
+
+import django_filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from improvement_plans.models import ActionItem, ImprovementPlan, ItemKind, ItemStatus, PlanStatus
+from improvement_plans.selectors import plans_visible_to
+from improvement_plans.serializers import (
+    ActionItemSerializer,
+    ImprovementPlanSerializer,
+    PlanCommentSerializer,
+    PlanCreateSerializer,
+)
+from improvement_plans.services import plan_approve, plan_create, plan_return, plan_submit
+from satisfaction.permissions import HasRole
+
+
+class PlanFilter(django_filters.FilterSet):
+    year = django_filters.NumberFilter()
+    port = django_filters.CharFilter(help_text="端口编码；空 = 公司总体计划")
+    status = django_filters.ChoiceFilter(choices=PlanStatus.choices)
+
+    class Meta:
+        model = ImprovementPlan
+        fields = ["year", "port", "status"]
+
+
+class ImprovementPlanViewSet(viewsets.ReadOnlyModelViewSet):
+    """提升计划 (plans). Heads draft and submit their port's plan; management approves or returns it."""
+
+    serializer_class = ImprovementPlanSerializer
+    permission_classes = [HasRole]
+    filterset_class = PlanFilter
+
+    def get_queryset(self):
+        return plans_visible_to(self.request.user).select_related(
+            "baseline_survey", "created_by", "submitted_by"
+        ).order_by("-year", "port", "id")
+
+    @extend_schema(request=PlanCreateSerializer, responses={201: ImprovementPlanSerializer})
+    def create(self, request, *args, **kwargs):
+        serializer = PlanCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        plan = plan_create(user=request.user, **serializer.validated_data)
+        return Response(self.get_serializer(plan).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: ImprovementPlanSerializer})
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        plan = plan_submit(plan=self.get_object(), user=request.user)
+        return Response(self.get_serializer(plan).data)
+
+    @extend_schema(request=PlanCommentSerializer, responses={200: ImprovementPlanSerializer})
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        body = PlanCommentSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        plan = plan_approve(plan=self.get_object(), user=request.user, comment=body.validated_data["comment"])
+        return Response(self.get_serializer(plan).data)
+
+    @extend_schema(request=PlanCommentSerializer, responses={200: ImprovementPlanSerializer})
+    @action(detail=True, methods=["post"], url_path="return")
+    def return_to_drafter(self, request, pk=None):
+        body = PlanCommentSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        plan = plan_return(plan=self.get_object(), user=request.user, comment=body.validated_data["comment"])
+        return Response(self.get_serializer(plan).data)
+
+
+class ActionItemFilter(django_filters.FilterSet):
+    plan = django_filters.NumberFilter(field_name="plan_id")
+    kind = django_filters.ChoiceFilter(choices=ItemKind.choices)
+    status = django_filters.ChoiceFilter(choices=ItemStatus.choices)
+
+    class Meta:
+        model = ActionItem
+        fields = ["plan", "kind", "status"]
+
+
+class ActionItemViewSet(viewsets.ReadOnlyModelViewSet):
+    """行动项 (action items) of the plans this user may see."""
+
+    serializer_class = ActionItemSerializer
+    permission_classes = [HasRole]
+    filterset_class = ActionItemFilter
+
+    def get_queryset(self):
+        return (
+            ActionItem.objects.filter(plan__in=plans_visible_to(self.request.user))
+            .select_related("responsible_department", "source_survey")
+            .order_by("plan_id", "kind", "id")
+        )

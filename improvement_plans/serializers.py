@@ -1,0 +1,55 @@
+"""API shapes of improvement plans and action items. Validation only: writes go through the plan services."""
+
+from rest_framework import serializers
+
+from departments.models import PortCode
+from improvement_plans.models import ActionItem, ImprovementPlan
+
+PORT_OR_COMPANY = [("", "公司总体"), *PortCode.choices]
+
+
+class ImprovementPlanSerializer(serializers.ModelSerializer):
+    port = serializers.ChoiceField(choices=PORT_OR_COMPANY, read_only=True, help_text="空 = 公司总体计划")
+    baseline_survey = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    submitted_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = ImprovementPlan
+        fields = [
+            "id", "year", "port", "status", "satisfaction_target", "loyalty_target", "directions", "feedback_summary",
+            "baseline_survey", "baseline_satisfaction_rate", "baseline_satisfaction_ci_low",
+            "baseline_satisfaction_ci_high", "baseline_n", "baseline_loyalty_rate", "baseline_loyalty_ci_low",
+            "baseline_loyalty_ci_high", "baseline_loyalty_base", "created_by", "submitted_by", "version",
+            "created_at", "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class PlanCreateSerializer(serializers.Serializer):
+    year = serializers.IntegerField(min_value=2000, max_value=2100)
+    port = serializers.ChoiceField(choices=PORT_OR_COMPANY, allow_blank=True, help_text="空 = 公司总体计划")
+    satisfaction_target = serializers.FloatField(min_value=0, max_value=1, required=False, allow_null=True, default=None)
+    loyalty_target = serializers.FloatField(min_value=0, max_value=1, required=False, allow_null=True, default=None)
+    directions = serializers.CharField(required=False, allow_blank=True, default="")
+    feedback_summary = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class PlanCommentSerializer(serializers.Serializer):
+    comment = serializers.CharField(required=False, allow_blank=True, default="", help_text="审批意见；退回时必填")
+
+
+class ActionItemSerializer(serializers.ModelSerializer):
+    responsible_department = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    source_survey = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = ActionItem
+        fields = [
+            "id", "plan", "kind", "title", "description", "measure_category", "responsible_department",
+            "responsible_person", "due_on", "status", "promoted_at", "question_code", "source_survey",
+            "question_rate", "question_n", "question_importance", "pilot_scope", "old_process", "new_process",
+            "cost_analysis", "comparison_kind", "pilot_satisfied", "pilot_n", "comparison_satisfied", "comparison_n",
+            "no_promise_to_owners", "outcome", "outcome_reference", "created_at", "updated_at",
+        ]
+        read_only_fields = fields
