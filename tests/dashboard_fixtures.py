@@ -7,7 +7,9 @@ drivers and the trend have something to show. Property improves clearly from 202
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import date, timedelta
+from html.parser import HTMLParser
 
 import numpy as np
 
@@ -34,13 +36,17 @@ def build_survey(code: str, *, year: int, seed: int, property_shift: float = 0.0
     responses = []
     for project_code, name, size in projects:
         project, _ = Project.objects.get_or_create(code=project_code, defaults={"name": name})
-        for i in range(size):
-            # Move-in dates spread over the four stages (none, < 1 year, 1–2 years, > 2 years before the survey).
-            kind = i % 4
-            move_in = None if kind == 0 else surveyed_on - timedelta(days=[0, 100, 500, 1200][kind])
-            owner, _ = Owner.objects.get_or_create(
-                project=project, unit=f"{i // 20 + 1}-{i % 20 + 101}", name=f"业主{year}{i:03d}", defaults={"move_in_date": move_in}
+        # Move-in dates spread over the four stages (none, < 1 year, 1–2 years, > 2 years before the survey).
+        owners = Owner.objects.bulk_create(
+            Owner(
+                project=project,
+                unit=f"{i // 20 + 1}-{i % 20 + 101}",
+                name=f"业主{year}{i:03d}",
+                move_in_date=None if i % 4 == 0 else surveyed_on - timedelta(days=[0, 100, 500, 1200][i % 4]),
             )
+            for i in range(size)
+        )
+        for i, owner in enumerate(owners):
             latent = rng.normal(0, 1)
             scores: dict[str, int | None] = {}
             port_means = []
@@ -82,3 +88,75 @@ def build_two_surveys() -> tuple[Survey, Survey]:
     first = build_survey("2025-annual", year=2025, seed=11, property_shift=-0.9)
     second = build_survey("2026-annual", year=2026, seed=12, property_shift=0.3)
     return first, second
+
+
+def remove_built_data() -> None:
+    """Undo ``build_two_surveys`` (responses protect their survey, owner and project, so they go first)."""
+    codes = [code for code, _name, _size in PROJECTS]
+    Response.objects.filter(project__code__in=codes).delete()
+    Survey.objects.filter(code__in=["2025-annual", "2026-annual"]).delete()
+    Owner.objects.filter(project__code__in=codes).delete()
+    Project.objects.filter(code__in=codes).delete()
+
+
+@contextmanager
+def surveys_for_module(django_db_blocker):
+    """Build the two surveys once for a test module (each test still runs in its own rolled-back transaction)."""
+    with django_db_blocker.unblock():
+        surveys = build_two_surveys()
+    try:
+        yield surveys
+    finally:
+        with django_db_blocker.unblock():
+            remove_built_data()
+
+
+class _TableReader(HTMLParser):
+    """Rows of one <table id=…>: each row's attributes and its cells (text and attributes)."""
+
+    def __init__(self, table_id: str):
+        super().__init__()
+        self.table_id = table_id
+        self.depth = 0  # > 0 while inside the wanted table
+        self.rows: list[dict] = []
+        self.cell: dict | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "table":
+            if self.depth or attrs.get("id") == self.table_id:
+                self.depth += 1
+            return
+        if not self.depth:
+            return
+        if tag == "tr":
+            self.rows.append({"attrs": attrs, "cells": []})
+        elif tag in ("td", "th") and self.rows:
+            self.cell = {"attrs": attrs, "text": "", "tag": tag}
+            self.rows[-1]["cells"].append(self.cell)
+
+    def handle_endtag(self, tag):
+        if tag == "table" and self.depth:
+            self.depth -= 1
+        elif tag in ("td", "th"):
+            self.cell = None
+
+    def handle_data(self, data):
+        if self.depth and self.cell is not None:
+            self.cell["text"] += data
+
+
+def read_table(html: str | bytes, table_id: str) -> list[dict]:
+    """The rows of the table with this id; each row {"attrs", "cells": [{"text", "attrs", "tag"}], "texts"}."""
+    reader = _TableReader(table_id)
+    reader.feed(html.decode() if isinstance(html, bytes) else html)
+    for row in reader.rows:
+        for cell in row["cells"]:
+            cell["text"] = " ".join(cell["text"].split())
+        row["texts"] = [cell["text"] for cell in row["cells"]]
+    return reader.rows
+
+
+def body_rows(html, table_id: str) -> list[dict]:
+    """Data rows only (the header row has no <td>)."""
+    return [row for row in read_table(html, table_id) if any(c["tag"] == "td" for c in row["cells"])]
