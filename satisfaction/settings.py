@@ -186,7 +186,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 30 * 60)
-CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
+# The soft limit leaves a task a minute (a tenth of short limits) to clean up before the hard kill.
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - min(60, max(1, CELERY_TASK_TIME_LIMIT // 10))
 # A message whose worker died is handed out again after the visibility timeout; it must exceed the hard time
 # limit, else a long task still running would be given to a second worker. Sockets time out so that a broker
 # that vanished fails a publish fast (the run stays pending and the beat's flush queues it when it is back).
