@@ -16,10 +16,10 @@ class Pagination(PageNumberPagination):
 
 
 def api_exception_handler(exc, context):
-    """Django's ValidationError from a service becomes a 400 with its (Chinese) messages."""
+    """A service's ValidationError becomes a 400, its PermissionDenied a 403, each with its (Chinese) message."""
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = exceptions.ValidationError(detail)
     elif isinstance(exc, DjangoPermissionDenied):
-        exc = exceptions.PermissionDenied()
+        exc = exceptions.PermissionDenied(str(exc) or None)
     return exception_handler(exc, context)

@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
+from improvement_plans.api import ActionItemViewSet, ImprovementPlanViewSet
 from owners.api import OwnerViewSet, ProjectViewSet
 from satisfaction.api import MetricRowsView, TokenView
 from surveys.api import ImportJobViewSet, QuestionViewSet, ResponseViewSet, SurveyViewSet
@@ -17,6 +18,8 @@ router.register("questions", QuestionViewSet, basename="question")
 router.register("responses", ResponseViewSet, basename="response")
 router.register("imports", ImportJobViewSet, basename="import")
 router.register("feedback", FeedbackViewSet, basename="feedback")
+router.register("plans", ImprovementPlanViewSet, basename="plan")
+router.register("action-items", ActionItemViewSet, basename="action-item")
 
 urlpatterns = [
     path("v1/auth/token/", TokenView.as_view(), name="api-token"),
