@@ -104,6 +104,9 @@ class PlanEditForm(BootstrapMixin, forms.ModelForm):
 class ActionItemForm(BootstrapMixin, forms.ModelForm):
     """What the item is; locked once the plan is submitted (progress has its own form)."""
 
+    # Shown only while 类型 is 流程试点 (static/js/plans.js).
+    pilot_fields = frozenset({"pilot_scope", "old_process", "new_process", "cost_analysis", "comparison_kind"})
+
     responsible_department = forms.ModelChoiceField(
         queryset=Department.objects.order_by("code"), required=False, label=_("责任部门")
     )

@@ -142,6 +142,29 @@ def plans_for_year(*, user, year: int) -> list[ImprovementPlan]:
     return sorted(plans, key=lambda plan: order.get(plan.port, 99))
 
 
+def plans_awaiting_review(*, user) -> list[ImprovementPlan]:
+    """Submitted plans this manager may approve or return (not their own submissions), oldest year first."""
+    if not user_is_management(user):
+        return []
+    return list(
+        plans_visible_to(user)
+        .select_related("submitted_by")
+        .filter(status=PlanStatus.SUBMITTED)
+        .exclude(submitted_by=user)
+        .order_by("year", "port", "id")
+    )
+
+
+def plan_scopes_without_plan(*, user, year: int, taken: set[str]) -> list[str]:
+    """Port codes ('' = company) the user may see that have no plan for the year yet."""
+    if user_sees_company_wide(user) or user_heads_coordinating_department(user):
+        scopes = ["", *PortCode.values]
+    else:
+        visible = ports_visible_to(user)
+        scopes = [code for code in PortCode.values if code in visible]
+    return [scope for scope in scopes if scope not in taken]
+
+
 def plan_years(*, user) -> list[int]:
     return sorted(set(plans_visible_to(user).values_list("year", flat=True)), reverse=True)
 

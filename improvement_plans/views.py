@@ -66,10 +66,21 @@ def plan_list(request):
         (port, labels.get(port, _("公司总体"))) for port in selectors.plan_ports_draftable_by(request.user) if port not in taken
     ]
     year_links = sorted({*years, this_year, this_year + 1, year}, reverse=True)
+    missing = [
+        labels.get(scope, _("公司总体"))
+        for scope in selectors.plan_scopes_without_plan(user=request.user, year=year, taken=taken)
+    ]
     return render(
         request,
         "plans/plan_list.html",
-        {"plans": plans, "year": year, "years": year_links, "can_start": can_start},
+        {
+            "plans": plans,
+            "year": year,
+            "years": year_links,
+            "can_start": can_start,
+            "missing": missing,
+            "awaiting": selectors.plans_awaiting_review(user=request.user),
+        },
     )
 
 

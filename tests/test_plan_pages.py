@@ -270,3 +270,14 @@ def test_a_pilot_shows_the_no_promise_warning_until_adopted(client, property_hea
     )
     html = client.get(reverse("plans:plan_detail", args=[plan.pk])).content.decode()
     assert "新流程未确认前不得对业主承诺" not in html and "GS-01" in html and "90.0%" in html and "75.0%" in html
+
+
+def test_the_list_shows_management_what_awaits_review_and_which_ports_have_no_plan(client, property_head, manager):
+    plan = services.plan_create(user=property_head, year=2027, port="property")
+    services.plan_submit(plan=plan, user=property_head)
+    html = login(client, manager).get(reverse("plans:plan_list") + "?year=2027").content.decode()
+    assert "待我审批" in html and reverse("plans:plan_detail", args=[plan.pk]) in html
+    assert html.count("未起草") == 5  # the company plan and four ports
+
+    head_html = login(client, property_head).get(reverse("plans:plan_list") + "?year=2027").content.decode()
+    assert "待我审批" not in head_html and "未起草" not in head_html and "规划设计" not in head_html
