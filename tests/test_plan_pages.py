@@ -281,3 +281,41 @@ def test_the_list_shows_management_what_awaits_review_and_which_ports_have_no_pl
 
     head_html = login(client, property_head).get(reverse("plans:plan_list") + "?year=2027").content.decode()
     assert "待我审批" not in head_html and "未起草" not in head_html and "规划设计" not in head_html
+
+
+def test_an_item_is_edited_only_while_its_plan_is_a_draft(client, property_head, manager):
+    plan = services.plan_create(user=property_head, year=2027, port="property")
+    topic = services.action_item_create(
+        plan=plan, user=property_head, kind=ItemKind.RESEARCH, title="绿化满意度低的原因",
+        measure_category=MeasureCategory.FRONTLINE_QUALITY,
+    )
+    login(client, property_head)
+    url = reverse("plans:action_item_edit", args=[topic.pk])
+    form = {"kind": "research", "title": "绿化与养护满意度低的原因", "measure_category": "frontline_quality"}
+    assert client.post(url, form).status_code == 302
+    services.plan_submit(plan=plan, user=property_head)
+    assert client.get(url).status_code == 403
+    assert client.post(url, form | {"title": "提交后改名"}).status_code == 403
+    services.plan_approve(plan=plan, user=manager)
+    client.post(reverse("plans:action_item_promote", args=[topic.pk]))
+    topic.refresh_from_db()
+    assert (topic.title, topic.kind) == ("绿化与养护满意度低的原因", ItemKind.IMPROVEMENT)
+    html = client.get(reverse("plans:plan_detail", args=[plan.pk])).content.decode()
+    assert "由研究课题转入" in html
+
+
+def test_the_admin_pages_of_plans_open_in_chinese(admin_client, property_head):
+    plan = services.plan_create(user=property_head, year=2027, port="property")
+    item = services.action_item_create(
+        plan=plan, user=property_head, title="保洁", measure_category=MeasureCategory.FRONTLINE_QUALITY
+    )
+    for url in (
+        reverse("admin:improvement_plans_improvementplan_changelist"),
+        reverse("admin:improvement_plans_improvementplan_change", args=[plan.pk]),
+        reverse("admin:improvement_plans_improvementplan_history", args=[plan.pk]),
+        reverse("admin:improvement_plans_actionitem_change", args=[item.pk]),
+        reverse("admin:improvement_plans_plantransition_changelist"),
+    ):
+        response = admin_client.get(url)
+        assert response.status_code == 200, url
+    assert "提升计划" in admin_client.get(reverse("admin:index")).content.decode()
