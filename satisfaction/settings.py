@@ -35,7 +35,8 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
-SECRET_KEY = env_str("SECRET_KEY", "insecure-development-key-change-me-in-production-0123456789abcdef")
+# The development default carries Django's "django-insecure-" prefix so that `check --deploy` refuses it (W009).
+SECRET_KEY = env_str("SECRET_KEY", "django-insecure-development-key-change-me-in-production-0123456789abcdef")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
