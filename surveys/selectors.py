@@ -79,6 +79,10 @@ def _display(name: str, value) -> str:
     return str(value)
 
 
+def _score(score: int | None) -> str:
+    return "不适用" if score is None else str(score)
+
+
 def response_history(*, response: Response) -> list[HistoryEntry]:
     """Who changed the response when, and what: field by field, and score by score (answers decoded), newest first."""
     from surveys.answers import decode_answers
@@ -100,7 +104,7 @@ def response_history(*, response: Response) -> list[HistoryEntry]:
             new_scores = decode_answers(codes, record.answers)
             for code in codes:
                 if old_scores[code] != new_scores[code]:
-                    changes.append(FieldChange(labels[code], _display(code, old_scores[code]), _display(code, new_scores[code])))
+                    changes.append(FieldChange(labels[code], _score(old_scores[code]), _score(new_scores[code])))
         user = record.history_user
         entries.append(
             HistoryEntry(

@@ -102,9 +102,16 @@ def browser():
     path = chromium_path()
     if not path:
         pytest.skip("Chromium is not installed")
+    from django.db import connections
     from playwright.sync_api import sync_playwright
 
+    # Django's connections live in a context-local store, and Playwright's sync API switches context: without
+    # this, tests after the browser starts get fresh connection objects that lack the test database's
+    # serialized contents, so `serialized_rollback=True` silently restores nothing (seeded groups vanish).
+    outer = {alias: connections[alias] for alias in connections}
     with sync_playwright() as playwright:
+        for alias, connection in outer.items():
+            connections[alias] = connection
         browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
         yield browser
         browser.close()

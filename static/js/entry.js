@@ -130,13 +130,9 @@
     }
   });
 
-  // After a refused save, start where the first problem is.
+  // After a refused save, start where the first problem is (entry form, owner form).
   document.addEventListener("DOMContentLoaded", function () {
-    var form = document.getElementById("entry-form");
-    if (!form) {
-      return;
-    }
-    var invalid = form.querySelector(".is-invalid");
+    var invalid = document.querySelector("#entry-form .is-invalid, form [aria-invalid=true]");
     if (!invalid) {
       return;
     }
