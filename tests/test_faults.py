@@ -1,0 +1,204 @@
+"""Faults with real processes: a Celery worker SIGKILLed mid-recompute, and the broker gone during entry and import.
+
+Each test runs its own redis-server on a free loopback port (the machine's shared Redis is never stopped) and its
+own PostgreSQL database cloned from a migrated template holding a 60,000-response survey (``tests/stack.py``).
+"""
+
+import json
+import textwrap
+
+import pytest
+import redis
+from celery import Celery
+
+from tests import stack
+
+pytestmark = pytest.mark.integration
+
+PENDING, RUNNING, DONE = "pending", "running", "done"
+
+
+@pytest.fixture
+def fault_db(request):
+    name = stack.clone_database(f"csm_fault_{request.node.name[:30].lower()}", stack.template_database(seeded=True))
+    yield name
+    stack.drop_database(name)
+
+
+@pytest.fixture
+def processes(tmp_path):
+    """Start processes through this; every one is stopped at the end, whatever happened."""
+    started = []
+
+    def track(process):
+        started.append(process)
+        return process
+
+    yield track
+    for process in reversed(started):
+        process.stop()
+
+
+def survey_id(db: str) -> int:
+    return stack.query(db, "SELECT id FROM surveys_survey WHERE code = %s", [stack.SEEDED_SURVEY])[0][0]
+
+
+def runs(db: str) -> list[tuple]:
+    return stack.query(db, "SELECT id, status FROM satisfaction_metricrun ORDER BY id")
+
+
+def computed_at(db: str) -> set:
+    return {row[0] for row in stack.query(db, "SELECT DISTINCT computed_at FROM satisfaction_metricsnapshot")}
+
+
+def show_logs(*processes) -> str:
+    return "\n".join(f"--- {p.name} ---\n{p.log()}" for p in processes)
+
+
+def test_a_worker_killed_in_the_middle_of_a_partitioned_recompute_is_replaced_and_the_snapshots_equal_a_clean_run(
+    fault_db, processes, tmp_path
+):
+    # The clean run: the single-task path, synchronously.
+    stack.manage(fault_db, "compute_metrics", "--survey", stack.SEEDED_SURVEY)
+    clean = stack.snapshot_rows(fault_db)
+    clean_stamps = computed_at(fault_db)
+    assert len(clean["satisfaction_metricsnapshot"]) > 100
+
+    port = stack.free_port()
+    processes(stack.start_redis(port, tmp_path))
+    broker, results = f"redis://127.0.0.1:{port}/0", f"redis://127.0.0.1:{port}/1"
+    env = stack.base_env(
+        fault_db,
+        CELERY_BROKER_URL=broker,
+        CELERY_RESULT_BACKEND=results,
+        # Partition even this survey, finely, so that the worker dies with some partitions counted.
+        METRICS_PARTITION_MIN_RESPONSES="1000",
+        METRICS_PARTITION_ROWS="3000",
+        # A short time limit allows a short visibility timeout: the dead worker's message comes back in seconds.
+        CELERY_TASK_TIME_LIMIT="8",
+        CELERY_VISIBILITY_TIMEOUT="10",
+        CELERY_RESTORE_INTERVAL="1",
+    )
+    first = processes(stack.start_worker("doomed", env, tmp_path))
+    stack.wait_for(lambda: stack.worker_ready(first), timeout=30, what="the first worker")
+
+    sid = survey_id(fault_db)
+    stack.query(
+        fault_db, "INSERT INTO satisfaction_metricrun (survey_id, status, requested_at, responses, error) "
+        "VALUES (%s, 'pending', now(), 0, '') RETURNING id", [sid]
+    )
+    sender = Celery(broker=broker)
+    sender.send_task("satisfaction.tasks.recompute_survey", args=[sid])
+
+    # Kill it once the dispatching task and two partitions have stored results, before the chord's callback ran.
+    backend = redis.Redis.from_url(results)
+    stack.wait_for(
+        lambda: len(backend.keys("celery-task-meta-*")) >= 3, timeout=30, interval=0.02, what="counted partitions"
+    )
+    first.kill()
+    assert runs(fault_db)[-1][1] == RUNNING, show_logs(first)
+    # The dead run left the previous snapshots in place, untouched.
+    assert computed_at(fault_db) == clean_stamps
+    assert stack.snapshot_rows(fault_db) == clean
+
+    second = processes(stack.start_worker("heir", env, tmp_path))
+    stack.wait_for(
+        lambda: all(status == DONE for _, status in runs(fault_db)), timeout=75, interval=0.5,
+        what="the recompute to finish on the second worker\n" + show_logs(second),
+    )
+    assert computed_at(fault_db) != clean_stamps
+    assert len(computed_at(fault_db)) == 1
+    # The chord completed, so the partition that died with the worker was redelivered and counted.
+    assert stack.snapshot_rows(fault_db) == clean
+
+
+ENTRY = textwrap.dedent(
+    """
+    import json, time
+    from datetime import date
+    from owners.models import Owner, Project
+    from surveys.models import Survey
+    from surveys.services import response_submit
+    survey = Survey.objects.get(code="{survey}")
+    owner = Owner.objects.create(project=Project.objects.order_by("code").first(), unit="9-9-909", name="断网录入")
+    started = time.monotonic()
+    response, created = response_submit(
+        survey=survey, owner=owner, questionnaire_no="OUTAGE-1", surveyed_on=date(2026, 6, 15),
+        scores={{"overall": 5, "repurchase": 4, "recommend": 2, "design": 3}},
+    )
+    print(json.dumps({{"id": response.pk, "created": created, "seconds": time.monotonic() - started}}))
+    """
+)
+
+IMPORT_CSV = (
+    "问卷编号,楼盘编码,楼盘名称,房号,业主姓名,入住日期,调查日期,总体满意度,再次购买意愿,推荐意愿\n"
+    "OUTAGE-2,OUT-01,断网楼盘,1-1-101,导入甲,2024-01-10,2026-06-15,4,4,5\n"
+    "OUTAGE-3,OUT-01,断网楼盘,1-1-102,导入乙,,2026-06-15,2,3,3\n"
+)
+
+
+def test_with_the_broker_down_entry_and_import_still_save_and_the_recompute_runs_once_it_is_back(
+    fault_db, processes, tmp_path
+):
+    stack.manage(fault_db, "compute_metrics", "--survey", stack.SEEDED_SURVEY)
+    port = stack.free_port()
+    redis_server = processes(stack.start_redis(port, tmp_path))
+    env = stack.base_env(
+        fault_db,
+        CELERY_BROKER_URL=f"redis://127.0.0.1:{port}/0",
+        # The beat looks for recomputes the broker never got every 2 s (a minute in production).
+        METRICS_FLUSH_SECONDS="2",
+    )
+    worker = processes(stack.start_worker("survivor", env, tmp_path))
+    beat = processes(stack.start_beat(env, tmp_path))
+    stack.wait_for(lambda: stack.worker_ready(worker), timeout=30, what="the worker")
+    responses_before = stack.query(fault_db, "SELECT count(*) FROM surveys_response")[0][0]
+
+    redis_server.stop()
+    assert not stack.port_open(port)
+
+    entry = stack.manage(fault_db, "shell", "-c", ENTRY.format(survey=stack.SEEDED_SURVEY), env=env, timeout=60)
+    saved = json.loads(entry.stdout.strip().splitlines()[-1])
+    assert saved["created"] is True
+    assert saved["seconds"] < 15  # the save does not hang on the missing broker
+    csv_path = tmp_path / "outage.csv"
+    csv_path.write_text(IMPORT_CSV, encoding="utf-8")
+    imported = stack.manage(fault_db, "import_responses", str(csv_path), "--survey", stack.SEEDED_SURVEY, env=env)
+    assert "created 2" in imported.stdout
+
+    # Saved, and the recompute waits as a pending run (pages keep the previous snapshots meanwhile).
+    assert stack.query(fault_db, "SELECT count(*) FROM surveys_response")[0][0] == responses_before + 3
+    assert [status for _, status in runs(fault_db)].count(PENDING) == 1
+    headline_n = "SELECT n FROM satisfaction_metricsnapshot WHERE port = '' AND project_id IS NULL AND stage = ''"
+    assert stack.query(fault_db, headline_n)[0][0] == responses_before
+
+    processes(stack.start_redis(port, tmp_path))
+    stack.wait_for(
+        lambda: stack.query(fault_db, headline_n)[0][0] == responses_before + 3,
+        timeout=75,
+        interval=0.5,
+        what="the recompute after the broker came back\n" + show_logs(worker, beat),
+    )
+    stack.wait_for(lambda: PENDING not in {s for _, s in runs(fault_db)}, timeout=20, what="no pending run left")
+    # Nothing written twice: one response per questionnaire number, one snapshot per slice.
+    assert stack.query(fault_db, "SELECT count(*) FROM surveys_response")[0][0] == responses_before + 3
+    assert stack.query(
+        fault_db, "SELECT count(*) FROM surveys_response WHERE questionnaire_no LIKE 'OUTAGE-%%'"
+    )[0][0] == 3
+    duplicates = stack.query(
+        fault_db,
+        "SELECT port, project_id, stage, count(*) FROM satisfaction_metricsnapshot "
+        "GROUP BY port, project_id, stage HAVING count(*) > 1",
+    )
+    assert duplicates == []
+    # And the numbers are the engine's over the saved responses.
+    overall = stack.query(
+        fault_db,
+        "SELECT count(*), sum((substr(answers, 1, 1) >= '4')::int) FROM surveys_response "
+        "WHERE substr(answers, 1, 1) <> '-'",
+    )[0]
+    headline = stack.query(
+        fault_db,
+        "SELECT n, satisfied FROM satisfaction_metricsnapshot WHERE port = '' AND project_id IS NULL AND stage = ''",
+    )[0]
+    assert headline == overall
