@@ -359,3 +359,35 @@ def test_comments_come_from_management_committee_working_groups_and_the_owner(pe
     with pytest.raises(ValidationError, match="评论不能为空"):
         services.plan_comment_add(plan=plan, user=people["manager"], text="   ")
     assert plan.comments.count() == 4
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_two_managers_approving_at_once_make_one_transition(property_head, manager, second_manager):
+    """On PostgreSQL the row lock serialises the two approvals: one wins, the other sees 已批准 and is refused."""
+    import threading
+
+    from django.db import connection
+
+    plan = services.plan_create(user=property_head, year=2027, port="property")
+    services.plan_submit(plan=plan, user=property_head)
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def approve(user):
+        try:
+            barrier.wait()
+            services.plan_approve(plan=ImprovementPlan.objects.get(pk=plan.pk), user=user)
+            outcomes.append("approved")
+        except ValidationError as exc:
+            outcomes.append(exc.messages[0])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=approve, args=(user,)) for user in (manager, second_manager)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes)[0] == "approved" and "已批准" in sorted(outcomes)[1]
+    assert PlanTransition.objects.filter(plan=plan, action=PlanAction.APPROVE).count() == 1
