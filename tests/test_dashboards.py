@@ -351,3 +351,16 @@ def test_the_page_carries_its_json_url_and_no_inline_script(client, manager, sur
     assert 'data-url="/dashboards/ports/property/data.json?survey=2026-annual&amp;stage=veteran"' in page
     assert "<script>" not in page and "style=" not in page and "onclick" not in page
     assert json.loads(json.dumps(client.get("/dashboards/ports/property/data.json").json()))
+
+
+def test_the_fill_state_read_in_one_query_equals_metric_run_state(surveys):
+    from satisfaction.selectors import metric_run_state
+
+    first, second = surveys
+    blank = Survey.objects.create(code="never-computed", name="未计算")
+    MetricRun.objects.create(survey=second, requested_at=timezone.now())
+    MetricRun.objects.create(survey=first, requested_at=timezone.now(), status=MetricRun.Status.FAILED)
+    read = {s.pk: dashboard_selectors.dashboard_run_state(survey=s) for s in dashboard_selectors.dashboard_surveys()}
+    for survey in (first, second, blank):
+        assert read[survey.pk] == metric_run_state(survey=survey)
+    assert read[second.pk]["pending"] and not read[first.pk]["pending"] and read[blank.pk]["computed_at"] is None

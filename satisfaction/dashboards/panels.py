@@ -20,7 +20,6 @@ from satisfaction.dashboards.selectors import (
     pick,
     port_name,
     port_slice_rows,
-    question_labels,
     rows_by_project,
     rows_by_stage,
     scorecard_rows,
@@ -286,9 +285,9 @@ def overview_panels(*, survey: Survey, surveys: list[Survey], ports: list[str], 
     ]
 
 
-def port_panels(*, survey: Survey, surveys: list[Survey], port: str, chosen: SliceFilter, targets: dict) -> list[dict]:
+def port_panels(*, survey: Survey, surveys: list[Survey], port: str, chosen: SliceFilter, targets: dict,
+                labels: dict) -> list[dict]:
     rows = port_slice_rows(survey=survey, ports=[port], chosen=chosen)
-    labels = question_labels(survey=survey)
     items = detail_items(survey=survey, ports=[port], chosen=chosen, labels=labels)
     drivers = key_drivers(survey=survey, port=port, project_id=chosen.project_id, labels=labels)
     trends = slice_trends(surveys=surveys, ports=[port], chosen=chosen)
@@ -305,10 +304,9 @@ def port_panels(*, survey: Survey, surveys: list[Survey], port: str, chosen: Sli
 WEAKEST_ITEMS = 5
 
 
-def scorecard_panels(*, survey: Survey, ports: list[str], chosen: SliceFilter) -> list[dict]:
+def scorecard_panels(*, survey: Survey, ports: list[str], chosen: SliceFilter, labels: dict) -> list[dict]:
     """The project score card; ``chosen.stage`` narrows the weakest items to one stage."""
     rows = scorecard_rows(survey=survey, ports=["", *ports], project_id=chosen.project_id)
-    labels = question_labels(survey=survey)
     items = detail_items(survey=survey, ports=ports, chosen=chosen, labels=labels)
     headline = scorecard_headline_panel(rows=rows, chosen=chosen)
     return [

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django import forms
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -20,15 +25,16 @@ from satisfaction.dashboards.selectors import (
     SliceFilter,
     dashboard_ports_for,
     dashboard_projects,
+    dashboard_run_state,
     dashboard_survey,
     dashboard_surveys,
     dashboard_targets,
     dashboard_user_may_enter,
     port_name,
     project_list_rows,
+    question_labels,
 )
 from satisfaction.exports import scorecard_xlsx
-from satisfaction.selectors import metric_run_state
 from surveys.models import Stage
 
 
@@ -96,12 +102,48 @@ def _bad_filter_json(exc: BadFilter):
 
 
 def _state_json(survey) -> dict:
-    state = metric_run_state(survey=survey) if survey else {"computed_at": None, "pending": False}
+    state = dashboard_run_state(survey=survey) if survey else {"computed_at": None, "pending": False}
     return {
         "survey": survey.code if survey else None,
         "computed_at": state["computed_at"].isoformat() if state["computed_at"] else None,
         "pending": state["pending"],
     }
+
+
+# --- Rendered panels, cached under a key that names everything they show ----------------------------------------
+#
+# Rendering the panels is most of a page's cost, and the same panels are asked for again and again between two
+# recomputes. The key holds every input of the panels: the snapshot version of every survey (a recompute rewrites
+# all of a survey's rows with one new ``computed_at``), the survey and project names, the question labels, the
+# targets, the user's visible ports, the slice and the language. When any of them changes the key changes, so a
+# cached entry is never shown after its inputs moved on: nothing goes stale, old keys simply age out.
+# (The fill state — "更新中" and when the numbers were computed — and the per-user parts of the page are not cached.)
+
+CACHE_SCHEMA = 1  # bump when a panel's template or context changes shape
+CACHE_SECONDS = 3600
+
+
+def _panels_bundle(kind: str, filters: Filters, key_parts: tuple, build: Callable[[], list[dict]]) -> dict:
+    """{"html": the panels rendered, "charts": their chart data}, from the cache or built now."""
+    survey = filters.survey
+    parts = (
+        kind,
+        get_language(),
+        survey.pk,
+        filters.chosen.project_id,
+        filters.chosen.stage,
+        tuple((s.pk, s.code, s.name, s.starts_on, s.snapshot_at) for s in filters.surveys),
+        tuple((p.pk, p.code, p.name) for p in filters.projects),
+        key_parts,
+    )
+    key = f"dashboards:{CACHE_SCHEMA}:{kind}:{hashlib.sha256(repr(parts).encode()).hexdigest()}"
+    bundle = cache.get(key)
+    if bundle is None:
+        panels = build()
+        html = render_to_string("dashboards/_panels.html", {"panels": panels, "survey": survey, "query": filters.query()})
+        bundle = {"html": html, "charts": P.charts_of(panels)}
+        cache.set(key, bundle, CACHE_SECONDS)
+    return bundle
 
 
 def _page(request, template: str, filters: Filters, extra: dict) -> HttpResponse:
@@ -114,7 +156,7 @@ def _page(request, template: str, filters: Filters, extra: dict) -> HttpResponse
         "chosen": filters.chosen,
         "slice_label": P.slice_label(filters.chosen),
         "query": filters.query(),
-        "state": metric_run_state(survey=survey) if survey else None,
+        "state": dashboard_run_state(survey=survey) if survey else None,
     } | extra
     return render(request, template, context)
 
@@ -122,11 +164,13 @@ def _page(request, template: str, filters: Filters, extra: dict) -> HttpResponse
 # --- Company overview ---------------------------------------------------------------------------------------------
 
 
-def _overview_panels(request, filters: Filters, ports: list[str]) -> list[dict]:
+def _overview_bundle(filters: Filters, ports: list[str]) -> dict:
     if filters.survey is None:
-        return []
-    return P.overview_panels(survey=filters.survey, surveys=filters.surveys, ports=ports, chosen=filters.chosen,
-                             targets=dashboard_targets(survey=filters.survey))
+        return {"html": "", "charts": {}}
+    targets = dashboard_targets(survey=filters.survey)
+    return _panels_bundle("overview", filters, (tuple(ports), repr(targets)), lambda: P.overview_panels(
+        survey=filters.survey, surveys=filters.surveys, ports=ports, chosen=filters.chosen, targets=targets
+    ))
 
 
 @require_GET
@@ -137,7 +181,7 @@ def overview(request):
     except BadFilter as exc:
         return _bad_filter(request, exc)
     return _page(request, "dashboards/overview.html", filters, {
-        "panels": _overview_panels(request, filters, ports),
+        "panels_html": _overview_bundle(filters, ports)["html"],
         "ports": [(code, port_name(code)) for code in ports],
         "company_wide": user_sees_company_wide(request.user),
         "data_url": reverse("dashboards:overview_data") + "?" + filters.query(),
@@ -151,7 +195,7 @@ def overview_data(request):
         filters = _filters(request)
     except BadFilter as exc:
         return _bad_filter_json(exc)
-    return JsonResponse(_state_json(filters.survey) | {"charts": P.charts_of(_overview_panels(request, filters, ports))})
+    return JsonResponse(_state_json(filters.survey) | {"charts": _overview_bundle(filters, ports)["charts"]})
 
 
 # --- Port dashboard -----------------------------------------------------------------------------------------------
@@ -164,11 +208,15 @@ def _port(request, port: str) -> None:
         raise PermissionDenied(_("您所在的部门不负责也不监控该端口。"))
 
 
-def _port_panels(filters: Filters, port: str) -> list[dict]:
+def _port_bundle(filters: Filters, port: str) -> dict:
     if filters.survey is None:
-        return []
-    return P.port_panels(survey=filters.survey, surveys=filters.surveys, port=port, chosen=filters.chosen,
-                         targets=dashboard_targets(survey=filters.survey))
+        return {"html": "", "charts": {}}
+    targets = dashboard_targets(survey=filters.survey)
+    labels = question_labels(survey=filters.survey)
+    return _panels_bundle("port", filters, (port, repr(targets), repr(labels)), lambda: P.port_panels(
+        survey=filters.survey, surveys=filters.surveys, port=port, chosen=filters.chosen, targets=targets,
+        labels=labels,
+    ))
 
 
 @require_GET
@@ -181,7 +229,7 @@ def port_dashboard(request, port: str):
     return _page(request, "dashboards/port.html", filters, {
         "port": port,
         "port_label": port_name(port),
-        "panels": _port_panels(filters, port),
+        "panels_html": _port_bundle(filters, port)["html"],
         "data_url": reverse("dashboards:port_data", args=[port]) + "?" + filters.query(),
     })
 
@@ -193,7 +241,7 @@ def port_data(request, port: str):
         filters = _filters(request)
     except BadFilter as exc:
         return _bad_filter_json(exc)
-    return JsonResponse(_state_json(filters.survey) | {"charts": P.charts_of(_port_panels(filters, port))})
+    return JsonResponse(_state_json(filters.survey) | {"charts": _port_bundle(filters, port)["charts"]})
 
 
 # --- Project score cards ------------------------------------------------------------------------------------------
@@ -215,10 +263,16 @@ def project_list(request):
     return _page(request, "dashboards/project_list.html", filters, {"rows": rows})
 
 
-def _scorecard_panels(request, filters: Filters, ports: list[str]) -> list[dict]:
+def _scorecard_panels(filters: Filters, ports: list[str], labels: dict) -> list[dict]:
+    return P.scorecard_panels(survey=filters.survey, ports=ports, chosen=filters.chosen, labels=labels)
+
+
+def _scorecard_bundle(filters: Filters, ports: list[str]) -> dict:
     if filters.survey is None:
-        return []
-    return P.scorecard_panels(survey=filters.survey, ports=ports, chosen=filters.chosen)
+        return {"html": "", "charts": {}}
+    labels = question_labels(survey=filters.survey)
+    return _panels_bundle("scorecard", filters, (tuple(ports), repr(labels)),
+                          lambda: _scorecard_panels(filters, ports, labels))
 
 
 @require_GET
@@ -232,7 +286,7 @@ def project_scorecard(request, code: str):
     query = filters.query(project="")
     return _page(request, "dashboards/project.html", filters, {
         "project": project,
-        "panels": _scorecard_panels(request, filters, ports),
+        "panels_html": _scorecard_bundle(filters, ports)["html"],
         "query": query,
         "data_url": reverse("dashboards:project_data", args=[project.code]) + "?" + query,
         "export_url": reverse("dashboards:project_xlsx", args=[project.code]) + ("?" + query if query else ""),
@@ -246,7 +300,7 @@ def project_data(request, code: str):
         filters = _filters(request, project_code=code)
     except BadFilter as exc:
         return _bad_filter_json(exc)
-    return JsonResponse(_state_json(filters.survey) | {"charts": P.charts_of(_scorecard_panels(request, filters, ports))})
+    return JsonResponse(_state_json(filters.survey) | {"charts": _scorecard_bundle(filters, ports)["charts"]})
 
 
 @require_GET
@@ -259,8 +313,8 @@ def project_xlsx(request, code: str):
     if filters.survey is None:
         return _bad_filter(request, BadFilter([_("还没有调查数据，无法导出得分卡。")]))
     project = filters.chosen.project
-    panels = _scorecard_panels(request, filters, ports)
-    state = metric_run_state(survey=filters.survey)
+    panels = _scorecard_panels(filters, ports, question_labels(survey=filters.survey))
+    state = dashboard_run_state(survey=filters.survey)
     content = scorecard_xlsx(
         sections=P.scorecard_sections(panels),
         project_code=project.code,
