@@ -61,6 +61,14 @@ def test_a_department_head_is_refused_every_data_in_page(client, property_head, 
     assert not Response.objects.exists()
 
 
+def test_an_administrator_without_a_role_may_use_the_data_in_pages(client, survey):
+    from django.contrib.auth.models import User
+
+    client.force_login(User.objects.create_superuser("root", password="x-Admin-pass-2026"))
+    for url in (ENTRY, "/surveys/imports/new/", "/surveys/imports/", "/owners/"):
+        assert client.get(url).status_code == 200, url
+
+
 def test_the_data_in_links_show_in_the_menu_for_staff_only(client, staff, property_head, survey):
     client.force_login(staff)
     page = client.get("/").content.decode()
