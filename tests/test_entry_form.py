@@ -57,7 +57,8 @@ def test_a_department_head_is_refused_every_data_in_page(client, property_head, 
     ]
     for url in urls:
         assert client.get(url).status_code == 403, url
-    assert post_entry(client, survey, owner).status_code == 403
+    refused = post_entry(client, survey, owner)
+    assert refused.status_code == 403 and "只有品牌客服专员可以使用此页面" in refused.content.decode()
     assert not Response.objects.exists()
 
 
