@@ -219,10 +219,12 @@ def _survey_age() -> list:
     return [F("survey__starts_on").asc(nulls_first=True), "survey__created_at", "survey__id"]
 
 
-def latest_whole_survey_snapshot(*, port: str) -> MetricSnapshot | None:
+def latest_whole_survey_snapshot(*, port: str, survey: Survey | None = None) -> MetricSnapshot | None:
     """The newest survey's whole-survey row (headline for port ''), preferring company and group surveys
-    to touch-point surveys."""
+    to touch-point surveys; or the given survey's row."""
     rows = _whole_survey_rows(port).order_by(*_survey_recency())
+    if survey is not None:
+        return rows.filter(survey=survey).first()
     return rows.exclude(survey__source=Survey.Source.TOUCHPOINT).first() or rows.first()
 
 

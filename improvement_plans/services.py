@@ -99,8 +99,10 @@ def plan_create(
     loyalty_target: float | None = None,
     directions: str = "",
     feedback_summary: str = "",
+    baseline_survey=None,
 ) -> ImprovementPlan:
-    """A draft plan for a year and a port ('' = company), its baseline taken from the latest snapshots."""
+    """A draft plan for a year and a port ('' = company), its baseline taken from the latest snapshots
+    (or from ``baseline_survey``'s, for a plan written after the fact)."""
     if port not in ("", *PortCode.values):
         raise ValidationError({"port": "未知端口"})
     if not user_drafts_plans_for(user, port):
@@ -117,7 +119,7 @@ def plan_create(
         feedback_summary=feedback_summary,
         created_by=user,
     )
-    baseline = latest_whole_survey_snapshot(port=port)
+    baseline = latest_whole_survey_snapshot(port=port, survey=baseline_survey)
     if baseline is not None:
         plan.baseline_survey = baseline.survey
         plan.baseline_satisfaction_rate = baseline.satisfaction_rate

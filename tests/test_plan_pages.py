@@ -319,3 +319,23 @@ def test_the_admin_pages_of_plans_open_in_chinese(admin_client, property_head):
         response = admin_client.get(url)
         assert response.status_code == 200, url
     assert "提升计划" in admin_client.get(reverse("admin:index")).content.decode()
+
+
+def test_the_demo_plans_load_in_four_workflow_states(db):
+    from improvement_plans.demo import DEMO_DRAFTERS, demo_plans_seed
+    from tests.conftest import make_user
+
+    roles = {"staff": (["brand_service"], "brand_service"), "mgmt": (["management"], None),
+             "head_property": (["department_head"], "property"), "head_engineering": (["department_head"], "engineering"),
+             "head_marketing": (["department_head"], "marketing")}
+    for username in DEMO_DRAFTERS:
+        groups, department = roles[username]
+        make_user(username, groups=groups, department=department, head=department not in (None, "brand_service"))
+    assert demo_plans_seed() == 0  # no surveys yet
+    small_survey("2025-annual", date(2025, 9, 1), answers=ANSWERS[:6])
+    small_survey("2026-annual", date(2026, 9, 1))
+    assert demo_plans_seed() == 4
+    statuses = dict(ImprovementPlan.objects.filter(year=2026).values_list("port", "status"))
+    assert statuses == {"": "in_progress", "property": "in_progress", "engineering": "draft", "sales": "submitted"}
+    assert ImprovementPlan.objects.get(port="property").baseline_survey.code == "2025-annual"
+    assert demo_plans_seed() == 0  # never twice
