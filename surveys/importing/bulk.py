@@ -8,6 +8,8 @@ the same work more slowly. Either way the history rows hold the full row, the im
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -67,6 +69,7 @@ def update_with_history(
     """Update ``fields`` of the rows ({attname: value} of the FULL row, with id) and write "~" history rows."""
     if not rows:
         return
+    complete_rows(model, rows)
     if not _is_postgres():
         objs = [model(**row) for row in rows]
         bulk_update_with_history(
@@ -90,17 +93,36 @@ def update_with_history(
             f"CREATE TEMP TABLE {qn(temp)} ON COMMIT DROP AS SELECT {', '.join(qn(c) for c in columns)} "
             f"FROM {qn(table)} WITH NO DATA"
         )
-        for start in range(0, len(rows), BATCH):
-            chunk = rows[start : start + BATCH]
-            with cursor.copy(f"COPY {qn(temp)} ({', '.join(qn(c) for c in columns)}) FROM STDIN") as copy:
-                for row in chunk:
-                    copy.write_row([row[name] for name in attnames])
-            if progress:
-                progress(min(start + BATCH, len(rows)))
+        _copy(
+            cursor,
+            temp,
+            columns,
+            ([NULL if (value := row[name]) is None else value for name in attnames] for row in rows),
+            progress=progress,
+        )
         assignments = ", ".join(f"{qn(c)} = t.{qn(c)}" for c in columns[1:])
         cursor.execute(f"UPDATE {qn(table)} AS m SET {assignments} FROM {qn(temp)} AS t WHERE m.id = t.id")
         cursor.execute(f"DROP TABLE {qn(temp)}")
     _copy_history(model, rows, history_type="~", user_id=user_id, at=at, reason=reason)
+
+
+def complete_rows(model: type[Model], rows: list[dict]) -> None:
+    """Fill in, from the database, the fields the rows lack (by id): reading timestamps for every stored row
+    costs seconds at 100k rows, so the planners read only what they compare and complete the rows they write."""
+    if not rows:
+        return
+    missing = [f.attname for f in _fields(model) if f.attname not in rows[0]]
+    if not missing:
+        return
+    by_id = {row["id"]: row for row in rows}
+    ids = list(by_id)
+    for start in range(0, len(ids), 10_000):
+        for values in (
+            model._default_manager.filter(id__in=ids[start : start + 10_000]).order_by().values_list("id", *missing)
+        ):
+            row = by_id[values[0]]
+            for name, value in zip(missing, values[1:], strict=True):
+                row.setdefault(name, value)
 
 
 def _user(user_id: int | None):
@@ -109,6 +131,38 @@ def _user(user_id: int | None):
     from django.contrib.auth import get_user_model
 
     return get_user_model()(pk=user_id)
+
+
+# COPY … (FORMAT csv, NULL '\N'): csv.writer turns 100k rows into text about twice as fast as psycopg's
+# write_row, and an unquoted \N is NULL while an empty field stays an empty string.
+NULL = "\\N"
+
+
+def _copy(cursor, table: str, columns: list[str], rows, *, progress=None, total: int = 0) -> None:
+    qn = connection.ops.quote_name
+    sql = f"COPY {qn(table)} ({', '.join(qn(c) for c in columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
+    done = 0
+    batch: list[list] = []
+
+    def flush() -> None:
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerows(batch)
+        with cursor.copy(sql) as copy:
+            copy.write(buffer.getvalue().encode("utf-8"))
+        batch.clear()
+
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= BATCH:
+            done += len(batch)
+            flush()
+            if progress:
+                progress(done)
+    if batch:
+        done += len(batch)
+        flush()
+        if progress:
+            progress(done)
 
 
 def _next_ids(model: type[Model], count: int) -> list[int]:
@@ -123,16 +177,15 @@ def _next_ids(model: type[Model], count: int) -> list[int]:
 
 def _copy_rows(model: type[Model], rows: list[dict], *, progress=None) -> None:
     fields = _fields(model)
-    qn = connection.ops.quote_name
-    columns = ", ".join(qn(field.column) for field in fields)
     attnames = [field.attname for field in fields]
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), BATCH):
-            with cursor.copy(f"COPY {qn(model._meta.db_table)} ({columns}) FROM STDIN") as copy:
-                for row in rows[start : start + BATCH]:
-                    copy.write_row([row.get(name) for name in attnames])
-            if progress:
-                progress(min(start + BATCH, len(rows)))
+        _copy(
+            cursor,
+            model._meta.db_table,
+            [field.column for field in fields],
+            ([NULL if (value := row.get(name)) is None else value for name in attnames] for row in rows),
+            progress=progress,
+        )
 
 
 def _copy_history(model: type[Model], rows: list[dict], *, history_type: str, user_id, at, reason: str) -> None:
@@ -148,10 +201,17 @@ def _copy_history(model: type[Model], rows: list[dict], *, history_type: str, us
     missing = [name for name in attnames if name not in extra and name not in rows[0]]
     if missing:
         raise ValueError(f"history of {model.__name__} needs {missing}")
-    qn = connection.ops.quote_name
-    columns = ", ".join(qn(field.column) for field in fields)
+    constant = {name: (NULL if value is None else value) for name, value in extra.items()}
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), BATCH):
-            with cursor.copy(f"COPY {qn(history._meta.db_table)} ({columns}) FROM STDIN") as copy:
-                for row in rows[start : start + BATCH]:
-                    copy.write_row([extra[name] if name in extra else row[name] for name in attnames])
+        _copy(
+            cursor,
+            history._meta.db_table,
+            [field.column for field in fields],
+            (
+                [
+                    constant[name] if name in constant else (NULL if (value := row[name]) is None else value)
+                    for name in attnames
+                ]
+                for row in rows
+            ),
+        )

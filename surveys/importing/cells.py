@@ -147,7 +147,9 @@ class ColumnSpec:
     parse: Callable[[object], object]
     required: bool = False
     column_required: bool = False
-    blank_is_missing: bool = True  # for required cells: which parsed values count as blank
+    # Scores, dates, channels repeat a few values: parse each distinct value once. Names and numbers are
+    # mostly distinct, where finding the distinct values first would only add work.
+    few_distinct: bool = True
 
     @property
     def needs_column(self) -> bool:
@@ -161,6 +163,8 @@ class ParsedColumn:
     index: int  # column index in the file
     values: np.ndarray  # parsed values, object array (None / "" for blank)
     bad: np.ndarray  # bool mask of cells with an error
+    codes: np.ndarray | None = None  # values == uniques[codes] (None once bad cells were blanked)
+    uniques: np.ndarray | None = None
 
 
 class IssueList:
@@ -232,7 +236,10 @@ def map_headers(sheet: Sheet, specs: list[ColumnSpec], issues: IssueList) -> dic
 def parse_column(sheet: Sheet, spec: ColumnSpec, index: int, header: str, issues: IssueList) -> ParsedColumn:
     """Parse one column; record an issue for each bad, formula or (if required) blank cell."""
     raw = sheet.columns[index]
-    codes, uniques = pd.factorize(raw, use_na_sentinel=False)
+    if spec.few_distinct:
+        codes, uniques = pd.factorize(raw, use_na_sentinel=False)
+    else:
+        codes, uniques = np.arange(len(raw)), raw
     parsed_uniques = np.empty(len(uniques), dtype=object)
     reasons: list[str | None] = []
     for position, value in enumerate(uniques):
@@ -268,6 +275,10 @@ def parse_column(sheet: Sheet, spec: ColumnSpec, index: int, header: str, issues
             if pos is not None:
                 bad[pos] = True
                 cell_reasons[pos] = FORMULA_REASON
+    if not bad.any():
+        return ParsedColumn(
+            spec=spec, header=header, index=index, values=values, bad=bad, codes=codes, uniques=parsed_uniques
+        )
     if bad.any():
         positions = np.flatnonzero(bad)
         rows = sheet.row_numbers[positions]

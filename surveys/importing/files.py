@@ -198,8 +198,7 @@ def _to_sheet(rows: list[list], formulas: dict[tuple[int, int], str]) -> Sheet:
         matrix = np.empty((0, width), dtype=object)
     row_numbers = np.arange(2, len(padded) + 2)
     if width and len(padded):
-        blank = _blank_mask(matrix)
-        keep = ~blank.all(axis=1)
+        keep = ~_blank_rows(matrix)
         matrix = matrix[keep]
         row_numbers = row_numbers[keep]
     return Sheet(
@@ -210,18 +209,15 @@ def _to_sheet(rows: list[list], formulas: dict[tuple[int, int], str]) -> Sheet:
     )
 
 
-def _blank_mask(matrix: np.ndarray) -> np.ndarray:
-    flat = matrix.ravel()
-    codes, uniques = _factorize(flat)
-    blank_unique = np.fromiter((_is_blank(value) for value in uniques), dtype=bool, count=len(uniques))
-    return blank_unique[codes].reshape(matrix.shape)
-
-
-def _factorize(values: np.ndarray):
-    import pandas as pd
-
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    return codes, uniques
+def _blank_rows(matrix: np.ndarray) -> np.ndarray:
+    """Rows whose every cell is blank."""
+    # Element-wise comparison runs in C; a row that has some other value (usually its first cell) gets a
+    # closer look that stops at its first real value (whitespace and NaN count as blank).
+    certain = ((matrix == "") | (matrix == None)).all(axis=1)  # noqa: E711 - element-wise on an object array
+    blank = certain.copy()
+    for row in np.flatnonzero(~certain):
+        blank[row] = all(_is_blank(value) for value in matrix[row])
+    return blank
 
 
 def cell_text(value) -> str:
@@ -284,6 +280,8 @@ def _xlsx_formulas(data: bytes) -> dict[tuple[int, int], str]:
     except (KeyError, StopIteration, ElementTree.ParseError, zipfile.BadZipFile) as exc:
         raise UnreadableFile("无法读取该 .xlsx 文件（工作簿结构不完整）：请在 Excel 中打开并另存后再上传") from exc
     formulas: dict[tuple[int, int], str] = {}
+    if b"<sheetData" in xml and b"<f" not in xml:
+        return formulas  # unprefixed XML (what Excel writes) without a single <f…: no formula, found at memchr speed
     for match in _FORMULA_TAG.finditer(xml):
         start = match.start()
         cell_start = max(xml.rfind(b"<c ", 0, start), xml.rfind(b":c ", 0, start))

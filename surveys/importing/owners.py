@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import NamedTuple
 
 from owners.models import Owner, Project
 from surveys.importing.bulk import insert_with_history, update_with_history
@@ -48,24 +49,26 @@ def project_plan(*, codes_and_names: list[tuple[str, str]]) -> ProjectPlan:
 OwnerKey = tuple[str, str, str]  # (project code, unit, name)
 
 
-@dataclass
-class StoredOwner:
-    row: dict  # the full row, {attname: value}
+class StoredOwner(NamedTuple):
+    """What an import compares of a stored owner (the rest is read only for the rows it updates)."""
+
+    id: int
+    project_id: int
+    unit: str
+    name: str
+    phone: str
+    contract_date: date | None
+    move_in_date: date | None
 
     @property
-    def id(self) -> int:
-        return self.row["id"]
+    def row(self) -> dict:
+        return self._asdict()
 
 
 def stored_owners(*, project_ids: list[int]) -> dict[tuple[int, str, str], StoredOwner]:
-    """The owners of these projects by (project id, unit, name), full rows (history needs them)."""
-    attnames = [f.attname for f in Owner._meta.concrete_fields]
-    rows = Owner.objects.filter(project_id__in=project_ids).order_by().values_list(*attnames)
-    stored = {}
-    for values in rows:
-        row = dict(zip(attnames, values, strict=True))
-        stored[(row["project_id"], row["unit"], row["name"])] = StoredOwner(row)
-    return stored
+    """The owners of these projects by (project id, unit, name): the fields an import compares."""
+    rows = Owner.objects.filter(project_id__in=project_ids).order_by().values_list(*StoredOwner._fields)
+    return {(values[1], values[2], values[3]): StoredOwner._make(values) for values in rows}
 
 
 @dataclass
@@ -119,9 +122,9 @@ def owner_write_plan(
             continue
         plan.ids[key] = current.id
         changes = {
-            name: value
-            for name, value in given.items()
-            if name in OWNER_UPDATABLE and value not in (None, "") and value != current.row[name]
+            field: value
+            for field, value in given.items()
+            if value is not None and value != "" and value != getattr(current, field)
         }
         if changes:
             plan.updates.append({**current.row, **changes, "updated_at": at})
@@ -134,4 +137,4 @@ def stored_move_in(
     stored: dict[tuple[int, str, str], StoredOwner], project_id: int | None, unit: str, name: str
 ) -> date | None:
     owner = stored.get((project_id, unit, name)) if project_id is not None else None
-    return owner.row["move_in_date"] if owner else None
+    return owner.move_in_date if owner else None

@@ -20,7 +20,7 @@ from surveys.importing import cells
 from surveys.importing.bulk import insert_with_history, update_with_history
 from surveys.importing.cells import ColumnSpec, IssueList, ParsedColumn
 from surveys.importing.files import Sheet, UnreadableFile, read_sheet, upload_check
-from surveys.importing.owners import owner_write_plan, project_plan, stored_owners
+from surveys.importing.owners import owner_write_plan, project_plan, stored_move_in, stored_owners
 from surveys.importing.results import ImportResult
 from surveys.models import NOT_ANSWERED, Response, Survey
 
@@ -30,12 +30,12 @@ logger = logging.getLogger(__name__)
 IMPORT_LOCK_KEY = 746_275_001
 
 META_COLUMNS = (
-    ColumnSpec("questionnaire_no", "问卷编号", cells.text_parser(64), required=True),
+    ColumnSpec("questionnaire_no", "问卷编号", cells.text_parser(64), required=True, few_distinct=False),
     ColumnSpec("project_code", "楼盘编码", cells.text_parser(32), required=True),
     ColumnSpec("project_name", "楼盘名称", cells.text_parser(100)),
-    ColumnSpec("unit", "房号", cells.text_parser(32), required=True),
-    ColumnSpec("owner_name", "业主姓名", cells.text_parser(50), required=True),
-    ColumnSpec("phone", "联系电话", cells.text_parser(20)),
+    ColumnSpec("unit", "房号", cells.text_parser(32), required=True, few_distinct=False),
+    ColumnSpec("owner_name", "业主姓名", cells.text_parser(50), required=True, few_distinct=False),
+    ColumnSpec("phone", "联系电话", cells.text_parser(20), few_distinct=False),
     ColumnSpec("move_in_date", "入住日期", cells.parse_date),
     ColumnSpec("surveyed_on", "调查日期", cells.parse_date, required=True),
     ColumnSpec("channel", "调查方式", cells.parse_channel),
@@ -118,7 +118,7 @@ def stages_as_of(move_in: np.ndarray, surveyed_on: np.ndarray) -> np.ndarray:
     return stages
 
 
-def encode_answer_matrix(codes: list[str], scores: dict[str, np.ndarray], n: int) -> np.ndarray:
+def encode_answer_matrix(codes: list[str], scores: dict[str, np.ndarray | ParsedColumn], n: int) -> np.ndarray:
     """``surveys.answers.encode_answers`` over all rows at once: one character per question, '-' when the
     column is missing (not asked) or the cell blank (not answered)."""
     if not codes:
@@ -128,8 +128,14 @@ def encode_answer_matrix(codes: list[str], scores: dict[str, np.ndarray], n: int
         column = scores.get(code)
         if column is None:
             continue
-        answered = np.fromiter((value is not None for value in column), dtype=bool, count=n)
-        matrix[answered, position] = [str(value) for value in column[answered]]
+        if isinstance(column, ParsedColumn) and column.codes is not None:
+            # A column holds a handful of distinct scores: encode those, then spread them.
+            chars = np.array([NOT_ANSWERED if v is None else str(v) for v in column.uniques], dtype="<U1")
+            matrix[:, position] = chars[column.codes]
+            continue
+        values = column.values if isinstance(column, ParsedColumn) else column
+        answered = np.fromiter((value is not None for value in values), dtype=bool, count=n)
+        matrix[answered, position] = [str(value) for value in values[answered]]
     joined = np.ascontiguousarray(matrix).view(f"<U{len(codes)}").ravel()
     return joined.astype(object)
 
@@ -196,8 +202,8 @@ def responses_import(
             stored = stored_owners(project_ids=list(projects.ids.values()))
             existing = _stored_responses(survey)
             file_qnos = set(qno[qno != ""]) if n else set()
-            qno_by_owner = {row["owner_id"]: row["questionnaire_no"] for row in existing.values()}
-            for position in range(n):
+            qno_by_owner = {row[3]: number for number, row in existing.items()}
+            for position in range(n) if qno_by_owner else ():
                 pid = projects.ids.get(code[position])
                 if pid is None or not unit[position] or not name[position] or not qno[position]:
                     continue
@@ -222,57 +228,59 @@ def responses_import(
             phone = values.get("phone", empty)
             has_move_in_column = "move_in_date" in values
             move_in = values.get("move_in_date", nothing)
-            file_owners: dict[tuple[str, str, str], dict] = {}
-            for position in range(n):
-                file_owners[(code[position], unit[position], name[position])] = {
-                    "phone": phone[position],
-                    "move_in_date": move_in[position],
-                }
+            owner_keys = list(zip(code.tolist(), unit.tolist(), name.tolist(), strict=True))
+            file_owners = {
+                key: {"phone": p, "move_in_date": m}
+                for key, p, m in zip(owner_keys, phone.tolist(), move_in.tolist(), strict=True)
+            }
             owner_plan = owner_write_plan(owners=file_owners, project_ids=projects.ids, stored=stored, at=now)
             owner_plan.write(user_id=user_id, at=now, reason=reason, progress=None)
             report(progress, 70)
             if not has_move_in_column:  # not in the file: the stage follows what is stored
                 move_in = np.array(
-                    [
-                        (
-                            stored.get((projects.ids[c], u, nm)).row["move_in_date"]
-                            if stored.get((projects.ids[c], u, nm))
-                            else None
-                        )
-                        for c, u, nm in zip(code, unit, name, strict=True)
-                    ],
+                    [stored_move_in(stored, projects.ids[c], u, nm) for c, u, nm in zip(code, unit, name, strict=True)],
                     dtype=object,
                 )
             surveyed_on = values["surveyed_on"]
             stage = stages_as_of(move_in, surveyed_on)
             answers = encode_answer_matrix(
-                [q.code for q in questions], {q.code: values[q.code] for q in questions if q.code in values}, n
+                [q.code for q in questions], {q.code: parsed[q.code] for q in questions if q.code in parsed}, n
             )
             channel = values.get("channel", empty)
             inserts, updates, unchanged = [], [], 0
-            for position in range(n):
-                c = code[position]
-                row = {
-                    "owner_id": owner_plan.ids[(c, unit[position], name[position])],
-                    "project_id": projects.ids[c],
-                    "surveyed_on": surveyed_on[position],
-                    "stage": stage[position],
-                    "channel": channel[position],
-                    "answers": answers[position],
-                }
-                current = existing.get(qno[position])
+            owner_ids, project_ids = owner_plan.ids, projects.ids
+            # Plain lists and tuples: this loop runs once per row (100,000 times for a large file).
+            for key, number, surveyed, row_stage, row_channel, row_answers in zip(
+                owner_keys,
+                qno.tolist(),
+                surveyed_on.tolist(),
+                stage.tolist(),
+                channel.tolist(),
+                answers.tolist(),
+                strict=True,
+            ):
+                new = (owner_ids[key], project_ids[key[0]], surveyed, row_stage, row_channel, row_answers)
+                current = existing.get(number)
                 if current is None:
                     inserts.append(
                         {
-                            **row,
+                            **dict(zip(RESPONSE_COMPARED, new, strict=True)),
                             "survey_id": survey.pk,
-                            "questionnaire_no": qno[position],
+                            "questionnaire_no": number,
                             "created_at": now,
                             "updated_at": now,
                         }
                     )
-                elif any(current[field] != row[field] for field in RESPONSE_COMPARED):
-                    updates.append({**current, **row, "updated_at": now})
+                elif current[3:] != new:
+                    updates.append(
+                        {
+                            "id": current[0],
+                            "survey_id": current[1],
+                            "questionnaire_no": number,
+                            **dict(zip(RESPONSE_COMPARED, new, strict=True)),
+                            "updated_at": now,
+                        }
+                    )
                 else:
                     unchanged += 1
             total_writes = max(len(inserts) + len(updates), 1)
@@ -303,15 +311,14 @@ def responses_import(
     return ImportResult(created=len(inserts), updated=len(updates), unchanged=unchanged, total_rows=n)
 
 
-def _stored_responses(survey: Survey) -> dict[str, dict]:
-    attnames = [f.attname for f in Response._meta.concrete_fields]
-    return {
-        row["questionnaire_no"]: row
-        for row in (
-            dict(zip(attnames, values, strict=True))
-            for values in Response.objects.filter(survey=survey).order_by().values_list(*attnames)
-        )
-    }
+def _stored_responses(survey: Survey) -> dict[str, tuple]:
+    """{questionnaire number: (id, survey id, questionnaire number, *RESPONSE_COMPARED)} of the survey."""
+    rows = (
+        Response.objects.filter(survey=survey)
+        .order_by()
+        .values_list("id", "survey_id", "questionnaire_no", *RESPONSE_COMPARED)
+    )
+    return {row[2]: row for row in rows}
 
 
 def _check_duplicates(parsed, qno, code, unit, name, rows, issues: IssueList) -> None:

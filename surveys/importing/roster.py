@@ -20,9 +20,9 @@ logger = logging.getLogger(__name__)
 ROSTER_COLUMNS = (
     ColumnSpec("project_code", "楼盘编码", cells.text_parser(32), required=True),
     ColumnSpec("project_name", "楼盘名称", cells.text_parser(100)),
-    ColumnSpec("unit", "房号", cells.text_parser(32), required=True),
-    ColumnSpec("owner_name", "业主姓名", cells.text_parser(50), required=True),
-    ColumnSpec("phone", "联系电话", cells.text_parser(20)),
+    ColumnSpec("unit", "房号", cells.text_parser(32), required=True, few_distinct=False),
+    ColumnSpec("owner_name", "业主姓名", cells.text_parser(50), required=True, few_distinct=False),
+    ColumnSpec("phone", "联系电话", cells.text_parser(20), few_distinct=False),
     ColumnSpec("contract_date", "签约日期", cells.parse_date),
     ColumnSpec("move_in_date", "入住日期", cells.parse_date),
 )
