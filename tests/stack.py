@@ -52,9 +52,14 @@ def query(name: str, sql: str, params=()) -> list[tuple]:
         return conn.execute(sql, params).fetchall()
 
 
-def _migrations_fingerprint() -> str:
-    digest = hashlib.sha256()
-    for path in sorted(ROOT.glob("*/migrations/*.py")):
+# What a seeded template's content depends on besides the migrations: the generator and the metrics code.
+SEEDED_SOURCES = ("satisfaction/scale.py", "satisfaction/metrics/*.py", "satisfaction/services.py", "satisfaction/selectors.py")
+
+
+def _fingerprint(*, seeded: bool) -> str:
+    digest = hashlib.sha256(f"{SEEDED_SURVEY}:{SEEDED_RESPONSES}:{SEEDED_PROJECTS}".encode() if seeded else b"")
+    patterns = ["*/migrations/*.py", *(SEEDED_SOURCES if seeded else ())]
+    for path in sorted(p for pattern in patterns for p in ROOT.glob(pattern)):
         digest.update(str(path.relative_to(ROOT)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:10]
@@ -89,8 +94,11 @@ def manage(db_name: str, *args: str, env: dict | None = None, timeout: float = 1
 
 
 def template_database(*, seeded: bool) -> str:
-    """A migrated (and optionally seeded) template, built once per migration state; concurrent sessions wait."""
-    name = f"csm_tpl_{'seeded' if seeded else 'migrated'}_{_migrations_fingerprint()}"
+    """A migrated template, built once per migration state (concurrent sessions wait for it).
+
+    ``seeded``: with survey ``SEEDED_SURVEY`` of ``SEEDED_RESPONSES`` responses and its snapshots computed.
+    """
+    name = f"csm_tpl_{'seeded' if seeded else 'migrated'}_{_fingerprint(seeded=seeded)}"
     with admin() as conn:
         conn.execute("SELECT pg_advisory_lock(hashtext(%s))", [name])
         try:
@@ -107,6 +115,8 @@ def template_database(*, seeded: bool) -> str:
                         building, "seed_scale", "--survey", SEEDED_SURVEY,
                         "--responses", str(SEEDED_RESPONSES), "--projects", str(SEEDED_PROJECTS),
                     )
+                    # The clean run's snapshots, by the single-task path: what every fault drill must get back to.
+                    manage(building, "compute_metrics", "--survey", SEEDED_SURVEY)
                 else:
                     conn.execute(f'CREATE DATABASE "{building}"')
                     manage(building, "migrate", "--noinput")
