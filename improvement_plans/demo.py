@@ -13,7 +13,7 @@ from django.db import transaction
 from departments.models import Department
 from improvement_plans import services
 from improvement_plans.models import ImprovementPlan, ItemKind, ItemStatus, MeasureCategory
-from improvement_plans.selectors import _survey_year, dashboard_question_numbers, latest_whole_survey_snapshot
+from improvement_plans.selectors import dashboard_question_numbers, latest_whole_survey_snapshot, survey_year
 from surveys.models import Survey
 
 DEMO_DRAFTERS = ("staff", "mgmt", "head_property", "head_engineering", "head_marketing")
@@ -36,7 +36,7 @@ def demo_plans_seed() -> int:
     if len(users) < len(DEMO_DRAFTERS) or len(surveys) < 2 or ImprovementPlan.objects.exists():
         return 0
     current, before = surveys[-1], surveys[-2]
-    year = _survey_year(current)
+    year = survey_year(current)
     staff, mgmt = users["staff"], users["mgmt"]
 
     company = services.plan_create(

@@ -14,7 +14,7 @@ from datetime import date
 from django.contrib.auth import get_user_model
 from django.db.models import F, Q, QuerySet
 
-from departments.models import Department, PortCode, Role, WorkingGroup
+from departments.models import PortCode, Role, WorkingGroup
 from departments.selectors import (
     departments_headed_by,
     ports_owned_by,
@@ -228,7 +228,8 @@ def latest_whole_survey_snapshot(*, port: str, survey: Survey | None = None) -> 
     return rows.exclude(survey__source=Survey.Source.TOUCHPOINT).first() or rows.first()
 
 
-def _survey_year(survey: Survey) -> int:
+def survey_year(survey: Survey) -> int:
+    """The year a survey counts for: its start (or end) date's year, else the year it was created."""
     day = survey.starts_on or survey.ends_on
     return day.year if day else survey.created_at.year
 
@@ -290,7 +291,7 @@ def plan_follow_through(*, plan: ImprovementPlan) -> FollowThrough:
     """Target vs. actual from the snapshots: met / missed only when the whole 95 % interval is above / below
     the target, else 不确定 (``engine.target_status``)."""
     rows = list(_whole_survey_rows(plan.port).order_by(*_survey_age()))
-    in_year = [row for row in rows if _survey_year(row.survey) == plan.year]
+    in_year = [row for row in rows if survey_year(row.survey) == plan.year]
     outside_year = not in_year
     if outside_year:
         latest = latest_whole_survey_snapshot(port=plan.port)
@@ -366,10 +367,6 @@ def pilot_comparison(*, item: ActionItem) -> PilotComparison | None:
     # two_proportion_change tests p2 − p1: the comparison group is the reference.
     test = two_proportion_change(item.comparison_satisfied, item.comparison_n, item.pilot_satisfied, item.pilot_n)
     return PilotComparison(pilot_rate, comparison_rate, pilot_rate - comparison_rate, test.z, test.p_value, test.significant)
-
-
-def departments_in_order() -> QuerySet[Department]:
-    return Department.objects.order_by("code")
 
 
 # Which transition each state allows, and who may make it (the services enforce the same rules).
