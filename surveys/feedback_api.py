@@ -5,6 +5,7 @@ from django.db.models import Q
 from rest_framework import mixins, serializers, viewsets
 
 from owners.models import Owner, Project
+from satisfaction.logging import mask_phones
 from satisfaction.permissions import ReadAnyRoleWriteDataEntry
 from surveys.feedback_selectors import feedback_visible_to
 from surveys.feedback_services import feedback_create, feedback_update
@@ -24,6 +25,12 @@ class FeedbackSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at", "updated_at"]
         # The reference's uniqueness (when given) is checked by the database; the services check the rest.
         validators = []
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        # Free text may hold a phone number typed by staff: it leaves the server masked (PIPL).
+        data["description"] = mask_phones(data["description"] or "")
+        return data
 
 
 class FeedbackFilter(django_filters.FilterSet):

@@ -15,6 +15,7 @@ from django.utils import timezone
 from departments.models import PortCode
 from departments.selectors import ports_visible_to, user_has_any_role
 from owners.models import Owner
+from satisfaction.logging import mask_phones
 from surveys import feedback_selectors as sel
 from surveys.feedback_forms import (
     BenchmarkForm,
@@ -148,7 +149,8 @@ def feedback_edit_view(request, pk: int):
 def feedback_detail_view(request, pk: int):
     feedback = sel.feedback_get_for_user(user=request.user, pk=pk)
     history = feedback.history.select_related("history_user").order_by("-history_date")[:20]
-    title = f"{feedback.project.name}{feedback.get_kind_display()}：{feedback.description[:30]}"
+    # The title travels in a URL (and into a plan): a phone typed into the description is masked first (PIPL).
+    title = f"{feedback.project.name}{feedback.get_kind_display()}：{mask_phones(feedback.description)[:30]}"
     return render(
         request,
         "feedback/detail.html",

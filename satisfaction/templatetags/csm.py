@@ -18,3 +18,11 @@ def num(value, digits: int = 2) -> str:
     if value is None or value == "":
         return "—"
     return f"{float(value):.{int(digits)}f}"
+
+
+@register.filter
+def mask_phones(value) -> str:
+    """Free text typed by staff may hold a phone number: shown masked (138****5678) on every page (PIPL)."""
+    from satisfaction.logging import mask_phones as mask
+
+    return mask(str(value)) if value not in (None, "") else ""
