@@ -128,3 +128,29 @@ def test_an_import_job_shows_progress_and_finishes_on_postgresql(survey, staff):
     assert run_import_job(job.pk) == ImportJob.Status.SUCCEEDED
     job.refresh_from_db()
     assert (job.progress, job.created_count, job.total_rows) == (100, 240, 240)
+
+
+def test_progress_written_inside_the_import_transaction_is_visible_to_a_polling_connection(survey):
+    from django.db import connections
+
+    from surveys.importing.jobs import ProgressWriter
+
+    job = ImportJob.objects.create(kind="responses", survey=survey, file_name="sample.xlsx", sha256="x")
+    writer = ProgressWriter(job.pk, min_interval=0)
+    seen = []
+
+    def progress(percent: int) -> None:
+        writer(percent)
+        poller = connections.create_connection("default")
+        try:
+            with poller.cursor() as cursor:
+                cursor.execute("SELECT progress FROM surveys_importjob WHERE id = %s", [job.pk])
+                seen.append((percent, cursor.fetchone()[0], connection.in_atomic_block))
+        finally:
+            poller.close()
+
+    responses_import(survey=survey, data=sample_bytes(), file_name="sample.xlsx", progress=progress)
+    writer.close()
+
+    inside = [(percent, shown) for percent, shown, atomic in seen if atomic]
+    assert inside and all(percent == shown for percent, shown in inside)
