@@ -49,7 +49,7 @@ def test_management_walks_from_the_overview_to_a_port_and_a_score_card(page, man
     page.get_by_role("link", name="总览").click()
     page.wait_for_url("**/dashboards/")
     drawn = charts_drawn(page)
-    assert set(drawn) == {"ports", "stages", "trend"} and all(n > 1000 for n in drawn.values()), drawn
+    assert set(drawn) == {"ports", "stages", "trend", "drivers"} and all(n > 1000 for n in drawn.values()), drawn
     headline = whole(survey)
     assert pct(headline.satisfaction_rate) in cell_text(page, "#headline-table tbody tr:nth-child(1)")
     assert pct(headline.loyalty_rate) in cell_text(page, "#headline-table tbody tr:nth-child(2)")

@@ -37,10 +37,11 @@ def raw_scores(survey, project_code=None) -> dict[str, np.ndarray]:
 
 
 def independent_quadrants(scores: dict[str, np.ndarray], port: str):
-    """scipy's Pearson r over responses answering both, rate of 4–5 over answers, numpy medians."""
-    outcome = scores[port]
+    """scipy's Pearson r over responses answering both, rate of 4–5 over answers, numpy medians.
+    ``port`` "" = the drivers of headline satisfaction: every detail item against ``overall``."""
+    outcome = scores[port or "overall"]
     measured = {}
-    for code in [c for c in scores if c.startswith(f"{port}_")]:
+    for code in [c for c in scores if (c.startswith(f"{port}_") if port else "_" in c)]:
         x = scores[code]
         both = (x > 0) & (outcome > 0)
         importance = stats.pearsonr(x[both], outcome[both]).statistic
@@ -78,6 +79,27 @@ def test_the_driver_quadrant_matches_scipy_and_numpy(client, manager, surveys, p
     assert {p["name"] for p in chart["points"] if p["concentrate"]} == {
         Question.objects.get(survey=survey, code=code).label for code in concentrate
     }
+
+
+def test_the_overview_shows_the_drivers_of_headline_satisfaction_to_who_sees_every_port(
+    client, manager, property_head, surveys
+):
+    _, survey = surveys
+    measured, mi, mp, concentrate = independent_quadrants(raw_scores(survey), "")
+    assert len(measured) == 16
+    client.force_login(manager)
+    rows = body_rows(client.get("/dashboards/").content, "driver-table")
+    assert {row["attrs"]["data-item"] for row in rows} == set(measured)
+    for row in rows:
+        code = row["attrs"]["data-item"]
+        assert float(row["cells"][1]["attrs"]["data-value"]) == pytest.approx(measured[code][0], abs=1e-12)
+        assert (row["attrs"]["data-quadrant"] == "concentrate") == (code in concentrate)
+    chart = client.get("/dashboards/data.json").json()["charts"]["drivers"]
+    assert chart["median_x"] == pytest.approx(mi, abs=1e-12) and chart["median_y"] == pytest.approx(mp * 100)
+
+    client.force_login(property_head)
+    assert body_rows(client.get("/dashboards/").content, "driver-table") == []
+    assert "drivers" not in client.get("/dashboards/data.json").json()["charts"]
 
 
 def test_the_quadrant_rule_puts_only_high_importance_and_low_performance_in_concentrate_here():

@@ -187,7 +187,7 @@ def items_panel(*, items, title: str, limit: int | None = None) -> dict:
             "items": shown, "chart_id": "items", "chart": chart}
 
 
-def drivers_panel(*, drivers) -> dict:
+def drivers_panel(*, drivers, outcome: str) -> dict:
     """Key drivers: importance (Pearson r with the outcome) against performance, crosshairs at the medians."""
     chart = {
         "kind": "quadrant",
@@ -201,7 +201,7 @@ def drivers_panel(*, drivers) -> dict:
         "labels": {"concentrate": _("重点改进区"), "x": _("重要性（与结果的相关系数）"), "y": _("表现（满意度 %）")},
     }
     return {"template": "dashboards/panels/drivers.html", "title": _("关键驱动因素（重要性–表现）"),
-            "table_id": "driver-table", "drivers": drivers, "chart_id": "drivers", "chart": chart}
+            "table_id": "driver-table", "drivers": drivers, "outcome": outcome, "chart_id": "drivers", "chart": chart}
 
 
 def trend_panel(*, trends: dict, ports: list[str]) -> dict:
@@ -274,15 +274,21 @@ def scorecard_matrix_panel(*, rows, ports: list[str], chosen: SliceFilter) -> di
 
 
 def overview_panels(*, survey: Survey, surveys: list[Survey], ports: list[str], chosen: SliceFilter,
-                    targets: dict) -> list[dict]:
+                    targets: dict, labels: dict | None) -> list[dict]:
+    """``labels`` given: also the drivers of headline satisfaction (every port's detail items, so only for
+    readers who see every port)."""
     rows = port_slice_rows(survey=survey, ports=["", *ports], chosen=chosen)
     trends = slice_trends(surveys=surveys, ports=["", *ports], chosen=chosen)
-    return [
+    panels = [
         headline_panel(rows=rows, chosen=chosen, targets=targets),
         ports_panel(rows=rows, ports=ports, chosen=chosen, targets=targets),
         stage_panel(rows=rows, ports=["", *ports], chosen=chosen, with_loyalty=True),
         trend_panel(trends=trends, ports=["", *ports]),
     ]
+    if labels is not None:
+        drivers = key_drivers(survey=survey, port="", project_id=chosen.project_id, labels=labels)
+        panels.append(drivers_panel(drivers=drivers, outcome=port_name("")))
+    return panels
 
 
 def port_panels(*, survey: Survey, surveys: list[Survey], port: str, chosen: SliceFilter, targets: dict,
@@ -296,7 +302,7 @@ def port_panels(*, survey: Survey, surveys: list[Survey], port: str, chosen: Sli
         projects_panel(rows=rows, port=port, chosen=chosen),
         port_stage_panel(rows=rows, port=port, chosen=chosen),
         items_panel(items=items, title=_("细项满意度（由弱到强）")),
-        drivers_panel(drivers=drivers),
+        drivers_panel(drivers=drivers, outcome=port_name(port)),
         trend_panel(trends=trends, ports=[port]),
     ]
 

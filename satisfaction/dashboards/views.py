@@ -168,8 +168,11 @@ def _overview_bundle(filters: Filters, ports: list[str]) -> dict:
     if filters.survey is None:
         return {"html": "", "charts": {}}
     targets = dashboard_targets(survey=filters.survey)
-    return _panels_bundle("overview", filters, (tuple(ports), repr(targets)), lambda: P.overview_panels(
-        survey=filters.survey, surveys=filters.surveys, ports=ports, chosen=filters.chosen, targets=targets
+    # The drivers of headline satisfaction are every port's detail items: shown only to who sees every port.
+    labels = question_labels(survey=filters.survey) if set(ports) == set(PORT_LABELS) else None
+    return _panels_bundle("overview", filters, (tuple(ports), repr(targets), repr(labels)), lambda: P.overview_panels(
+        survey=filters.survey, surveys=filters.surveys, ports=ports, chosen=filters.chosen, targets=targets,
+        labels=labels,
     ))
 
 
