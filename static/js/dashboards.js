@@ -44,6 +44,7 @@
     return {
       type: "custom",
       name: "95% 置信区间",
+      itemStyle: { color: "#212529" },
       silent: true,
       z: 3,
       data: intervals.map(function (ci, i) {
@@ -170,6 +171,7 @@
         return { value: [p.x, p.y], name: p.name, itemStyle: { color: p.concentrate ? RED : "#0d6efd" } };
       }),
       label: { show: true, position: "right", formatter: function (p) { return p.name; } },
+      labelLayout: { hideOverlap: true },
       markLine: {
         silent: true,
         symbol: "none",
