@@ -71,8 +71,8 @@ def test_a_property_plan_goes_from_draft_through_return_to_approval_and_progress
 
     # Management returns it with a comment.
     login(page, manager)
-    page.goto(f"{page.base_url}/plans/?year=2027")
-    page.get_by_role("link", name="物业管理").click()
+    page.get_by_role("link", name="提升计划").first.click()
+    page.locator("#awaiting-review").get_by_role("link", name="2027 · 物业管理").click()
     page.get_by_label("意见（退回时必填）").fill("目标请不低于 85%，并补充绿化养护的措施。")
     page.get_by_role("button", name="退回修改").click()
     page.wait_for_selector("#returned-note")
@@ -95,7 +95,8 @@ def test_a_property_plan_goes_from_draft_through_return_to_approval_and_progress
 
     # Management approves.
     login(page, manager)
-    page.goto(f"{page.base_url}/plans/{plan.pk}/")
+    page.get_by_role("link", name="提升计划").first.click()
+    page.locator("#awaiting-review").get_by_role("link", name="2027 · 物业管理").click()
     page.get_by_role("button", name="批准").click()
     page.wait_for_selector("text=计划已批准。")
     assert "已批准" in page.inner_text("#plan-status")
