@@ -80,8 +80,9 @@ def ports_in_order() -> QuerySet[Port]:
 # --- Scope per object kind (used by pages, the API and exports alike) -------------------------------------------
 #
 # Projects and surveys are not personal data: every user with a role sees them. Owners (names, units, phones —
-# personal information under PIPL) and raw responses are seen only by company-wide roles; a department head
-# works from the dashboards of the ports they may see and from the feedback and plans of those ports.
+# personal information under PIPL) are seen only by the brand-service staff who keep them (as on the owner
+# pages: minimum necessary). Raw responses (scores, owner by id only) are seen by company-wide roles; a
+# department head works from the dashboards of the ports they may see and the feedback and plans of those ports.
 
 
 def user_has_any_role(user) -> bool:
@@ -94,6 +95,10 @@ def user_may_enter_data(user) -> bool:
 
 
 def user_may_see_owners(user) -> bool:
+    return user_may_enter_data(user)
+
+
+def user_may_see_responses(user) -> bool:
     return user_sees_company_wide(user)
 
 
@@ -137,7 +142,7 @@ def questions_visible_to(user):
 def responses_visible_to(user):
     from surveys.models import Response
 
-    if not user_sees_company_wide(user):
+    if not user_may_see_responses(user):
         return Response.objects.none()
     return Response.objects.select_related("survey", "project", "owner").order_by("survey_id", "questionnaire_no", "id")
 

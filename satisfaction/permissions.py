@@ -6,7 +6,7 @@ user may use an endpoint at all (read) and whether they may write through it.
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from departments.selectors import user_has_any_role, user_may_enter_data, user_may_see_owners
+from departments.selectors import user_has_any_role, user_may_enter_data, user_may_see_owners, user_may_see_responses
 
 
 class HasRole(BasePermission):
@@ -30,13 +30,22 @@ class ReadAnyRoleWriteDataEntry(BasePermission):
 
 
 class SeesOwners(BasePermission):
-    """Owners and raw responses carry personal data: company-wide roles read, brand-service staff write."""
+    """Owners are personal data: the brand-service staff who keep them read and write them."""
 
-    message = "业主及答卷明细仅限品牌客服、管理层和满意度管理小组查看。"
+    message = "业主信息仅限品牌客服专员查看。"
+
+    def has_permission(self, request, view) -> bool:
+        return user_may_see_owners(request.user)
+
+
+class SeesResponses(BasePermission):
+    """Raw responses: company-wide roles read; brand-service staff write."""
+
+    message = "答卷明细仅限品牌客服、管理层和满意度管理小组查看。"
 
     def has_permission(self, request, view) -> bool:
         if request.method in SAFE_METHODS:
-            return user_may_see_owners(request.user)
+            return user_may_see_responses(request.user)
         return user_may_enter_data(request.user)
 
 

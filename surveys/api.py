@@ -7,7 +7,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response as ApiResponse
 
 from departments.selectors import imports_visible_to, questions_visible_to, responses_visible_to, surveys_visible_to
-from satisfaction.permissions import EntersData, ReadAnyRoleWriteDataEntry, SeesOwners
+from satisfaction.permissions import EntersData, ReadAnyRoleWriteDataEntry, SeesResponses
 from surveys.models import ImportJob, Question, Response, Stage, Survey
 from surveys.serializers import (
     ImportJobSerializer,
@@ -81,7 +81,7 @@ class ResponseViewSet(
     """问卷答卷 (responses). POST saves one questionnaire (an owner's existing response in the survey is updated)."""
 
     serializer_class = ResponseSerializer
-    permission_classes = [SeesOwners]
+    permission_classes = [SeesResponses]
     filterset_class = ResponseFilter
 
     def get_queryset(self):

@@ -169,7 +169,7 @@ def test_metric_rows_hold_the_headline_and_only_visible_ports(world, role, reque
 
 # (method, url, roles allowed); everyone else gets 403 (or, for pages, 403/404).
 ROLE_GATED = [
-    ("get", "/api/v1/owners/", COMPANY_WIDE),
+    ("get", "/api/v1/owners/", ["staff"]),
     ("get", "/api/v1/responses/", COMPANY_WIDE),
     ("get", "/api/v1/imports/", ["staff"]),
     ("post", "/api/v1/owners/", ["staff"]),

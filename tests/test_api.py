@@ -211,9 +211,7 @@ def test_staff_add_an_owner_and_get_the_phone_back_masked(staff, world):
     assert owner.phone == "13912340000" and owner.move_in_date == date(2025, 1, 2)
 
 
-@pytest.mark.parametrize("method, url", [
-    ("post", "/api/v1/responses/"), ("post", "/api/v1/surveys/"), ("post", "/api/v1/owners/"),
-])
+@pytest.mark.parametrize("method, url", [("post", "/api/v1/responses/"), ("post", "/api/v1/surveys/")])
 def test_management_reads_but_does_not_write(manager, world, method, url):
     client = as_user(manager)
     assert client.get(url).status_code == 200
@@ -253,3 +251,9 @@ def test_the_api_docs_page_renders_under_our_csp_without_a_cdn(page, staff):
     assert page.locator(".swagger-ui .info .title").inner_text().startswith("客户满意度管理 API")
     screenshot(page, "api-docs-staff")
     assert [p for p in problems if "Content Security Policy" in p or "off-site" in p] == []
+
+
+def test_owners_are_for_brand_service_staff_only(manager, committee_member, property_head, world):
+    for user in (manager, committee_member, property_head):
+        assert as_user(user).get("/api/v1/owners/").status_code == 403
+        assert as_user(user).get(f"/api/v1/owners/{world.owners[0].pk}/").status_code == 403

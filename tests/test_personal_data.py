@@ -129,11 +129,20 @@ def test_a_list_never_reveals_phones_even_when_asked(world, staff):
     assert not PhoneAccessLog.objects.exists()
 
 
-@pytest.mark.parametrize("role", ["manager", "committee_member"])
-def test_roles_without_the_permission_get_the_masked_phone_even_when_asking(world, role, request):
-    user = request.getfixturevalue(role)
-    answer = session(user).get(f"/api/v1/owners/{world.owners[0].pk}/?reveal=phone")
+def test_staff_without_the_permission_get_the_masked_phone_even_when_asking(world, staff):
+    from django.contrib.auth.models import Group
+
+    Group.objects.get(name="brand_service").permissions.clear()
+    staff = type(staff).objects.get(pk=staff.pk)  # a fresh object: no cached permissions
+    answer = session(staff).get(f"/api/v1/owners/{world.owners[0].pk}/?reveal=phone")
     assert answer.json()["phone"] == "138****5678"
+    assert not PhoneAccessLog.objects.exists()
+
+
+@pytest.mark.parametrize("role", ["manager", "committee_member", "property_head"])
+def test_other_roles_cannot_reach_owners_at_all(world, role, request):
+    answer = session(request.getfixturevalue(role)).get(f"/api/v1/owners/{world.owners[0].pk}/?reveal=phone")
+    assert answer.status_code == 403
     assert not PhoneAccessLog.objects.exists()
 
 
