@@ -276,3 +276,14 @@ def test_anonymise_owners_past_retention_keeps_their_answers_and_leaves_no_name_
         assert kept.anonymised_at is None and kept.phone in PHONES
     call_command("anonymise_owners", stdout=io.StringIO())
     assert Owner.objects.filter(anonymised_at__isnull=False).count() == 1
+
+
+def test_administrators_read_the_reveal_log_but_cannot_change_it(world, staff, django_user_model):
+    session(staff).get(f"/api/v1/owners/{world.owners[1].pk}/?reveal=phone")
+    admin = django_user_model.objects.create_superuser("root", "root@example.com", PASSWORD)
+    client = session(admin)
+    page = client.get("/admin/owners/phoneaccesslog/")
+    assert page.status_code == 200 and "staff" in page.content.decode()
+    log = PhoneAccessLog.objects.get()
+    assert client.post(f"/admin/owners/phoneaccesslog/{log.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert PhoneAccessLog.objects.filter(pk=log.pk).exists()
