@@ -30,14 +30,14 @@ def _answer_matrix(answers: pd.Series, width: int) -> np.ndarray:
     return matrix
 
 
-def _read_rows(survey_id: int) -> pd.DataFrame:
+def _read_rows(survey_id: int, *, copy: bool) -> pd.DataFrame:
     sql = (
         "SELECT p.code AS project, r.stage AS stage, r.answers AS answers "
         "FROM surveys_response r JOIN owners_project p ON p.id = r.project_id "
         "WHERE r.survey_id = %s"
     )
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if copy:
             # COPY streams a million rows several times faster than a cursor fetch.
             buffer = io.BytesIO()
             copy_sql = f"COPY ({sql.replace('%s', str(int(survey_id)))}) TO STDOUT WITH (FORMAT csv)"
@@ -52,10 +52,13 @@ def _read_rows(survey_id: int) -> pd.DataFrame:
         return pd.DataFrame(cursor.fetchall(), columns=["project", "stage", "answers"])
 
 
-def survey_frame(*, survey: Survey) -> pd.DataFrame:
-    """One row per response: project code, stage, and one int8 score column per question (0 = not answered)."""
+def survey_frame(*, survey: Survey, copy: bool | None = None) -> pd.DataFrame:
+    """One row per response: project code, stage, and one int8 score column per question (0 = not answered).
+
+    ``copy`` reads with PostgreSQL's COPY (the default there); False fetches through the cursor.
+    """
     codes = [q.code for q in survey_questions(survey=survey)]
-    rows = _read_rows(survey.pk)
+    rows = _read_rows(survey.pk, copy=connection.vendor == "postgresql" if copy is None else copy)
     matrix = _answer_matrix(rows["answers"], len(codes)) if len(rows) else np.zeros((0, len(codes)), dtype=np.int8)
     scores = pd.DataFrame(matrix, columns=codes)
     scores.insert(0, "stage", rows["stage"].to_numpy())
