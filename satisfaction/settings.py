@@ -231,6 +231,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "satisfaction.tasks.flush_pending_recomputes",
         "schedule": timedelta(seconds=METRICS_FLUSH_SECONDS),
     },
+    "flush-pending-imports": {
+        "task": "surveys.tasks.flush_pending_imports",
+        "schedule": timedelta(seconds=METRICS_FLUSH_SECONDS),
+    },
 }
 
 REST_FRAMEWORK = {

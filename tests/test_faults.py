@@ -125,7 +125,13 @@ ENTRY = textwrap.dedent(
         survey=survey, owner=owner, questionnaire_no="OUTAGE-1", surveyed_on=date(2026, 6, 15),
         scores={{"overall": 5, "repurchase": 4, "recommend": 2, "design": 3}},
     )
-    print(json.dumps({{"id": response.pk, "created": created, "seconds": time.monotonic() - started}}))
+    seconds = time.monotonic() - started
+    # An upload through the pages or the API stores an import job and queues it: the web's own path.
+    from surveys.services import import_job_start
+    upload = "问卷编号,楼盘编码,楼盘名称,房号,业主姓名,调查日期,总体满意度,再次购买意愿,推荐意愿\\n"
+    upload += "OUTAGE-4,OUT-02,断网上传楼盘,2-1-201,上传丙,2026-06-15,5,5,5\\n"
+    job = import_job_start(kind="responses", survey=survey, data=upload.encode(), file_name="web.csv", user=None)
+    print(json.dumps({{"id": response.pk, "created": created, "seconds": seconds, "job": job.pk}}))
     """
 )
 
@@ -136,7 +142,7 @@ IMPORT_CSV = (
 )
 
 
-def test_with_the_broker_down_entry_and_import_still_save_and_the_recompute_runs_once_it_is_back(
+def test_with_the_broker_down_entry_and_imports_still_save_and_run_and_the_recompute_happens_once_it_is_back(
     fault_db, processes, tmp_path
 ):
     port = stack.free_port()
@@ -164,25 +170,29 @@ def test_with_the_broker_down_entry_and_import_still_save_and_the_recompute_runs
     imported = stack.manage(fault_db, "import_responses", str(csv_path), "--survey", stack.SEEDED_SURVEY, env=env)
     assert "created 2" in imported.stdout
 
-    # Saved, and the recompute waits as a pending run (pages keep the previous snapshots meanwhile).
+    # Saved, and the recompute waits as a pending run (pages keep the previous snapshots meanwhile); the
+    # uploaded file waits as a pending import job.
     assert stack.query(fault_db, "SELECT count(*) FROM surveys_response")[0][0] == responses_before + 3
+    job_status = "SELECT status FROM surveys_importjob WHERE id = %s"
+    assert stack.query(fault_db, job_status, [saved["job"]])[0][0] == "pending"
     assert [status for _, status in runs(fault_db)].count(PENDING) == 1
     headline_n = "SELECT n FROM satisfaction_metricsnapshot WHERE port = '' AND project_id IS NULL AND stage = ''"
     assert stack.query(fault_db, headline_n)[0][0] == responses_before
 
     processes(stack.start_redis(port, tmp_path))
     stack.wait_for(
-        lambda: stack.query(fault_db, headline_n)[0][0] == responses_before + 3,
+        lambda: stack.query(fault_db, headline_n)[0][0] == responses_before + 4,
         timeout=75,
         interval=0.5,
         what="the recompute after the broker came back\n" + show_logs(worker, beat),
     )
     stack.wait_for(lambda: PENDING not in {s for _, s in runs(fault_db)}, timeout=20, what="no pending run left")
+    assert stack.query(fault_db, job_status, [saved["job"]])[0][0] == "succeeded"
     # Nothing written twice: one response per questionnaire number, one snapshot per slice.
-    assert stack.query(fault_db, "SELECT count(*) FROM surveys_response")[0][0] == responses_before + 3
+    assert stack.query(fault_db, "SELECT count(*) FROM surveys_response")[0][0] == responses_before + 4
     assert stack.query(
         fault_db, "SELECT count(*) FROM surveys_response WHERE questionnaire_no LIKE 'OUTAGE-%%'"
-    )[0][0] == 3
+    )[0][0] == 4
     duplicates = stack.query(
         fault_db,
         "SELECT port, project_id, stage, count(*) FROM satisfaction_metricsnapshot "

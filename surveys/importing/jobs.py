@@ -50,8 +50,15 @@ def import_job_start(*, kind: str, survey: Survey | None, data: bytes, file_name
     )
     job.file.save(_stored_name(file_name), ContentFile(data), save=False)
     job.save()
-    transaction.on_commit(lambda: run_import_job.delay(job.pk))
+    transaction.on_commit(lambda: _enqueue(run_import_job, job.pk))
     return job
+
+
+def _enqueue(task, job_id: int) -> None:
+    try:
+        task.delay(job_id)
+    except Exception:  # broker down: the job is saved and stays pending; the beat's flush queues it later
+        logger.warning("import job %s queued for later: broker unavailable", job_id, exc_info=True)
 
 
 def _stored_name(file_name: str) -> str:
