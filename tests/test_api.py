@@ -257,3 +257,44 @@ def test_owners_are_for_brand_service_staff_only(manager, committee_member, prop
     for user in (manager, committee_member, property_head):
         assert as_user(user).get("/api/v1/owners/").status_code == 403
         assert as_user(user).get(f"/api/v1/owners/{world.owners[0].pk}/").status_code == 403
+
+
+def test_an_import_is_uploaded_followed_to_its_end_and_a_second_upload_changes_nothing(
+    staff, world, django_capture_on_commit_callbacks
+):
+    from pathlib import Path
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    sample = Path(__file__).resolve().parents[2] / "shared" / "samples" / "survey-firm-sample.xlsx"
+    client = as_user(staff)
+    jobs = []
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            upload = SimpleUploadedFile(sample.name, sample.read_bytes())
+            answer = client.post("/api/v1/imports/", {"kind": "responses", "survey": "2026-annual", "file": upload}, format="multipart")
+        assert answer.status_code == 202, answer.content
+        jobs.append(client.get(f"/api/v1/imports/{answer.json()['id']}/").json())
+    first, second = jobs
+    assert first["status"] == "succeeded" and first["created_count"] == 240 and first["errors"] == []
+    assert second["status"] in ("unchanged", "succeeded") and second["created_count"] == 0 and second["updated_count"] == 0
+    listed = client.get("/api/v1/imports/?survey=2026-annual").json()
+    assert listed["count"] == 2
+
+
+def test_import_errors_come_back_row_by_row_with_phones_masked(staff, world, django_capture_on_commit_callbacks):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    csv_text = (
+        "问卷编号,楼盘编码,楼盘名称,房号,业主姓名,联系电话,调查日期,总体满意度,再次购买意愿,推荐意愿\n"
+        "X1,lake,湖畔花园,1-1-101,张三,,2026-03-05,13812349999,4,4\n"  # a phone pasted into a score cell
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        upload = SimpleUploadedFile("bad.csv", csv_text.encode("utf-8"))
+        answer = as_user(staff).post("/api/v1/imports/", {"kind": "responses", "survey": "2026-annual", "file": upload}, format="multipart")
+    job = as_user(staff).get(f"/api/v1/imports/{answer.json()['id']}/").json()
+    assert job["status"] == "failed"
+    assert any(str(error.get("row")) == "2" for error in job["errors"]), job["errors"]
+    assert "13812349999" not in str(job)
+    assert "138****9999" in str(job["errors"])  # the stored error quotes the cell; the API masks it
+    assert Response.objects.filter(questionnaire_no="X1").count() == 0
