@@ -253,24 +253,40 @@ def _unit(rng: random.Random, used: set[str]) -> str:
             return unit
 
 
-def demo_seed() -> dict[str, int]:
-    """Write the demo data set, then compute both surveys' metrics. Returns counts of what was written."""
-    counts, survey_ids = _demo_write()
-    for survey_id in survey_ids:
-        metrics_compute(survey_id=survey_id)
-    return counts
+@dataclass(frozen=True)
+class DemoOwner:
+    project: str
+    unit: str
+    name: str
+    phone: str
+    contract_date: date
+    move_in_date: date | None
 
 
-@transaction.atomic
-def _demo_write() -> tuple[dict[str, int], list[int]]:
+@dataclass(frozen=True)
+class DemoResponse:
+    owner: int  # index into the owners
+    questionnaire_no: str
+    surveyed_on: date
+    stage: str
+    channel: str
+    answers: str
+
+
+@dataclass
+class DemoDataset:
+    owners: list[DemoOwner]
+    responses: dict[str, list[DemoResponse]]  # by survey code
+
+
+# Move-ins later than this had not happened when the demo was made (a fixed date keeps the data reproducible).
+MOVED_IN_BY = date(2026, 11, 1)
+
+
+def demo_dataset() -> DemoDataset:
+    """The whole demo data set as plain values: the same on every call (no database, no clock)."""
     rand = random.Random(SEED)
     rng = np.random.default_rng(SEED)
-    demo_users_ensure()
-
-    projects = Project.objects.bulk_create(
-        Project(code=p.code, name=p.name, city=p.city, unit_count=p.owners) for p in PROJECTS
-    )
-    project_by_code = {p.code: p for p in Project.objects.filter(code__in=[p.code for p in PROJECTS])}
     owners = []
     for spec in PROJECTS:
         used: set[str] = set()
@@ -280,46 +296,93 @@ def _demo_write() -> tuple[dict[str, int], list[int]]:
             delay = rand.randint(0, 120) if rand.random() < 0.85 else rand.randint(120, 700)
             move_in = spec.delivered_on + timedelta(days=delay)
             owners.append(
-                Owner(
-                    project=project_by_code[spec.code],
+                DemoOwner(
+                    project=spec.code,
                     unit=_unit(rand, used),
                     name=rand.choice(SURNAMES) + "".join(rand.choice(GIVEN) for _ in range(rand.randint(1, 2))),
                     phone=f"13{rand.randint(0, 9)}{rand.randint(0, 99999999):08d}",
                     contract_date=contract_on,
-                    move_in_date=move_in if move_in <= date(2026, 11, 1) else None,
+                    move_in_date=move_in if move_in <= MOVED_IN_BY else None,
                 )
             )
-    bulk_create_with_history(owners, Owner, batch_size=1000, default_change_reason="演示数据")
-    owners = list(Owner.objects.filter(project__in=projects).select_related("project").order_by("id"))
 
     channels = [Channel.PHONE] * 5 + [Channel.ONLINE] * 3 + [Channel.VISIT, Channel.PAPER]
-    response_count = 0
-    survey_ids = []
+    responses = {}
     for wave in SURVEYS:
-        survey = survey_create(code=wave.code, name=wave.name, starts_on=wave.starts_on, ends_on=wave.ends_on)
         days = (wave.ends_on - wave.starts_on).days
         picked = []
-        for owner in owners:
+        for index, owner in enumerate(owners):
             surveyed_on = wave.starts_on + timedelta(days=rand.randint(0, days))
             if owner.contract_date > surveyed_on or rand.random() > wave.response_rate:
                 continue
-            picked.append((owner, surveyed_on, stage_as_of(owner.move_in_date, surveyed_on)))
-        scores = _scores(rng, [(o.project.code, stage) for o, _, stage in picked], wave.starts_on.year)
-        responses = [
-            Response(
-                survey=survey,
-                owner=owner,
-                project_id=owner.project_id,
-                questionnaire_no=f"{wave.starts_on.year}-{i + 1:05d}",
+            picked.append((index, surveyed_on, stage_as_of(owner.move_in_date, surveyed_on)))
+        scores = _scores(rng, [(owners[i].project, stage) for i, _, stage in picked], wave.starts_on.year)
+        responses[wave.code] = [
+            DemoResponse(
+                owner=index,
+                questionnaire_no=f"{wave.starts_on.year}-{n + 1:05d}",
                 surveyed_on=surveyed_on,
                 stage=stage,
-                channel=rand.choice(channels),
+                channel=str(rand.choice(channels)),
                 answers=_encode(row),
             )
-            for i, ((owner, surveyed_on, stage), row) in enumerate(zip(picked, scores, strict=True))
+            for n, ((index, surveyed_on, stage), row) in enumerate(zip(picked, scores, strict=True))
         ]
-        bulk_create_with_history(responses, Response, batch_size=1000, default_change_reason="演示数据")
-        response_count += len(responses)
+    return DemoDataset(owners, responses)
+
+
+def demo_seed() -> dict[str, int]:
+    """Write the demo data set, then compute both surveys' metrics. Returns counts of what was written."""
+    counts, survey_ids = _demo_write(demo_dataset())
+    for survey_id in survey_ids:
+        metrics_compute(survey_id=survey_id)
+    return counts
+
+
+@transaction.atomic
+def _demo_write(data: DemoDataset) -> tuple[dict[str, int], list[int]]:
+    demo_users_ensure()
+    Project.objects.bulk_create(Project(code=p.code, name=p.name, city=p.city, unit_count=p.owners) for p in PROJECTS)
+    projects = {p.code: p for p in Project.objects.filter(code__in=[p.code for p in PROJECTS])}
+    owners = [
+        Owner(
+            project=projects[o.project],
+            unit=o.unit,
+            name=o.name,
+            phone=o.phone,
+            contract_date=o.contract_date,
+            move_in_date=o.move_in_date,
+        )
+        for o in data.owners
+    ]
+    # History rows too: every change to owners and responses is on record, the demo's creation included.
+    bulk_create_with_history(owners, Owner, batch_size=1000, default_change_reason="演示数据")
+    rows = Owner.objects.filter(project__in=projects.values()).values_list("id", "project__code", "unit")
+    by_key = {(code, unit): pk for pk, code, unit in rows}
+    owner_ids = [by_key[(o.project, o.unit)] for o in data.owners]
+
+    survey_ids = []
+    for wave in SURVEYS:
+        survey = survey_create(code=wave.code, name=wave.name, starts_on=wave.starts_on, ends_on=wave.ends_on)
+        rows = [
+            Response(
+                survey=survey,
+                owner_id=owner_ids[r.owner],
+                project_id=projects[data.owners[r.owner].project].pk,
+                questionnaire_no=r.questionnaire_no,
+                surveyed_on=r.surveyed_on,
+                stage=r.stage,
+                channel=r.channel,
+                answers=r.answers,
+            )
+            for r in data.responses[wave.code]
+        ]
+        bulk_create_with_history(rows, Response, batch_size=1000, default_change_reason="演示数据")
         survey_ids.append(survey.pk)
-    counts = {"projects": len(projects), "owners": len(owners), "responses": response_count, "users": len(DEMO_USERS)}
+    counts = {
+        "projects": len(projects),
+        "owners": len(owners),
+        "responses": sum(len(r) for r in data.responses.values()),
+        "users": len(DEMO_USERS),
+    }
     return counts, survey_ids
