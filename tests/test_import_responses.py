@@ -487,3 +487,13 @@ def test_the_sample_workbook_is_untouched_by_the_variants():
     # The helpers edit a copy: the shared sample must stay valid for everyone.
     workbook = openpyxl.load_workbook(io.BytesIO(sample_bytes()))
     assert workbook.active.cell(row=2, column=10).value == 5
+
+
+def test_headers_match_with_half_width_brackets_other_case_and_spaces(survey):
+    def edit(sheet):
+        sheet.cell(row=1, column=column_of(sheet, "房屋质量（渗漏/裂缝）")).value = "房屋质量(渗漏/裂缝)"
+        sheet.cell(row=1, column=column_of(sheet, "问卷编号")).value = " Questionnaire_No "
+
+    result = run(survey, small_edited(edit))
+
+    assert result.ok and result.created == 30

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import Model
+from django.db.models import DateTimeField, Model
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 # Rows per COPY / UPDATE batch: small enough to report progress, large enough that round trips do not count.
@@ -175,7 +175,23 @@ def _next_ids(model: type[Model], count: int) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
+def _stringify_datetimes(model: type[Model], rows: list[dict]) -> None:
+    # An import stamps every row with the same moment; formatting it once per distinct value instead of once
+    # per cell saves csv.writer seconds at 100k rows.
+    names = [f.attname for f in _fields(model) if isinstance(f, DateTimeField) and f.attname in rows[0]]
+    memo: dict = {}
+    for name in names:
+        for row in rows:
+            value = row[name]
+            if isinstance(value, datetime):
+                text = memo.get(value)
+                if text is None:
+                    text = memo[value] = value.isoformat()
+                row[name] = text
+
+
 def _copy_rows(model: type[Model], rows: list[dict], *, progress=None) -> None:
+    _stringify_datetimes(model, rows)
     fields = _fields(model)
     attnames = [field.attname for field in fields]
     with connection.cursor() as cursor:
@@ -201,7 +217,11 @@ def _copy_history(model: type[Model], rows: list[dict], *, history_type: str, us
     missing = [name for name in attnames if name not in extra and name not in rows[0]]
     if missing:
         raise ValueError(f"history of {model.__name__} needs {missing}")
-    constant = {name: (NULL if value is None else value) for name, value in extra.items()}
+    constant = {
+        name: NULL if value is None else value.isoformat() if isinstance(value, datetime) else value
+        for name, value in extra.items()
+    }
+    _stringify_datetimes(model, rows)
     with connection.cursor() as cursor:
         _copy(
             cursor,

@@ -8,6 +8,7 @@ plain Python functions, the cost stays that of a few vector operations.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -189,16 +190,22 @@ class IssueList:
         return [issue for _, _, issue in sorted(self._items, key=lambda item: (item[0], item[1]))]
 
 
+def header_key(header: str) -> str:
+    """Headers match whatever the width of their brackets and letters (房屋质量(渗漏/裂缝) = 房屋质量（渗漏/裂缝）),
+    their case and the spaces around them."""
+    return unicodedata.normalize("NFKC", header).strip().lower()
+
+
 def map_headers(sheet: Sheet, specs: list[ColumnSpec], issues: IssueList) -> dict[str, tuple[int, str]]:
     """{key: (column index, header as written)}; unknown, blank-headed and repeated columns are errors,
     and so is a missing required column."""
     by_name: dict[str, ColumnSpec] = {}
     for spec in specs:
-        by_name[spec.key.lower()] = spec
-        by_name[spec.label] = spec
+        by_name[header_key(spec.key)] = spec
+        by_name[header_key(spec.label)] = spec
     found: dict[str, tuple[int, str]] = {}
     for index, header in enumerate(sheet.headers):
-        spec = by_name.get(header) or by_name.get(header.lower())
+        spec = by_name.get(header_key(header))
         if not header:
             issues.add(
                 row=1,
