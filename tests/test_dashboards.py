@@ -364,3 +364,15 @@ def test_the_fill_state_read_in_one_query_equals_metric_run_state(surveys):
     for survey in (first, second, blank):
         assert read[survey.pk] == metric_run_state(survey=survey)
     assert read[second.pk]["pending"] and not read[first.pk]["pending"] and read[blank.pk]["computed_at"] is None
+
+
+def test_a_survey_not_yet_computed_shows_empty_panels_and_says_so(client, manager, surveys):
+    Survey.objects.create(code="2027-annual", name="2027年度满意度调查")
+    client.force_login(manager)
+    for url in ("/dashboards/?survey=2027-annual", "/dashboards/ports/property/?survey=2027-annual",
+                "/dashboards/projects/SUN/?survey=2027-annual"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "尚未计算" in response.content.decode()
+    charts = client.get("/dashboards/ports/property/data.json?survey=2027-annual").json()["charts"]
+    assert charts["projects"]["categories"] == [] and charts["drivers"]["points"] == []

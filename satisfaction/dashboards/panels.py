@@ -323,12 +323,22 @@ def scorecard_panels(*, survey: Survey, ports: list[str], chosen: SliceFilter, l
 
 
 def scorecard_headline_panel(*, rows, chosen: SliceFilter) -> dict:
-    """The project's headline satisfaction and loyalty against the company figure (all projects, same stage)."""
+    """The project's headline satisfaction and loyalty against the company figure (all projects, all stages)."""
     own = pick(rows, port="", project_id=chosen.project_id, stage="")
     company = pick(rows, port="", project_id=None, stage="")
     lines = []
     for label, measure in ((_("总体满意度"), "satisfaction"), (_("忠诚度"), "loyalty")):
-        lines.append({"label": label, "measure": measure, "own": own, "company": company})
+        rate, other = _rate_of(own, measure), _rate_of(company, measure)
+        lines.append({
+            "label": label,
+            "measure": measure,
+            "rate": rate,
+            "low": getattr(own, f"{measure}_ci_low", None),
+            "high": getattr(own, f"{measure}_ci_high", None),
+            "n": _base_of(own, measure),
+            "company": other,
+            "gap": rate - other if rate is not None and other is not None else None,
+        })
     return {"template": "dashboards/panels/scorecard_headline.html", "title": _("核心指标与公司对比"),
             "table_id": "scorecard-headline", "lines": lines}
 
@@ -351,16 +361,8 @@ def scorecard_sections(panels: list[dict]) -> list[ScorecardSection]:
     sections = []
     headline = by_id.get("scorecard-headline")
     if headline:
-        rows, greyed = [], []
-        for line in headline["lines"]:
-            own, company, measure = line["own"], line["company"], line["measure"]
-            low = (own.loyalty_ci_low if measure == "loyalty" else own.satisfaction_ci_low) if own else None
-            high = (own.loyalty_ci_high if measure == "loyalty" else own.satisfaction_ci_high) if own else None
-            rate, base = _rate_of(own, measure), _base_of(own, measure)
-            other = _rate_of(company, measure)
-            gap = rate - other if rate is not None and other is not None else None
-            rows.append([line["label"], rate, low, high, base, other, gap])
-            greyed.append([False, base < TOO_FEW, base < TOO_FEW, base < TOO_FEW, base < TOO_FEW, False, False])
+        rows = [[x["label"], x["rate"], x["low"], x["high"], x["n"], x["company"], x["gap"]] for x in headline["lines"]]
+        greyed = [[False, *([x["n"] < TOO_FEW] * 4), False, False] for x in headline["lines"]]
         sections.append(ScorecardSection(
             headline["title"],
             [_("指标"), _("本楼盘"), _("95%区间下限"), _("95%区间上限"), _("样本量"), _("公司整体"), _("与公司差值")],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -328,6 +329,7 @@ def project_xlsx(request, code: str):
         computed_at=state["computed_at"],
     )
     response = HttpResponse(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    filename = f"scorecard-{project.code}-{filters.survey.code}.xlsx"
+    # Codes are free text: keep the header to characters that need no quoting.
+    filename = re.sub(r"[^A-Za-z0-9._-]", "_", f"scorecard-{project.code}-{filters.survey.code}") + ".xlsx"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

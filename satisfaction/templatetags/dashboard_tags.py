@@ -55,10 +55,3 @@ def points(value) -> str:
     if value is None:
         return "—"
     return f"{value * 100:+.1f}"
-
-
-@register.filter
-def minus(value, other):
-    if value is None or other is None:
-        return None
-    return value - other
