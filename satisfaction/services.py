@@ -27,12 +27,38 @@ def metrics_request_recompute(*, survey_id: int) -> MetricRun:
     """
     from satisfaction.tasks import recompute_survey
 
+    requested = _run_requested_in_this_transaction(survey_id)
+    if requested is not None:
+        return requested
     pending = MetricRun.objects.filter(survey_id=survey_id, status=MetricRun.Status.PENDING).order_by("-id").first()
     if pending is not None:
+        # The pending run's worker may claim it and read the responses before this transaction commits, and
+        # so miss this change: once committed, make sure the run is still waiting, or ask again.
+        _on_commit(pending, lambda: _recheck_joined_run(survey_id, pending.pk))
         return pending
     run = MetricRun.objects.create(survey_id=survey_id, requested_at=timezone.now())
-    transaction.on_commit(lambda: _enqueue(recompute_survey, run))
+    _on_commit(run, lambda: _enqueue(recompute_survey, run))
     return run
+
+
+def _on_commit(run: MetricRun, callback) -> None:
+    callback.recompute_survey_id = run.survey_id
+    callback.recompute_run_id = run.pk
+    transaction.on_commit(callback)
+
+
+def _run_requested_in_this_transaction(survey_id: int) -> MetricRun | None:
+    """The still pending run this transaction already asked for on the survey's behalf (one request is enough)."""
+    for _savepoints, callback, _robust in reversed(transaction.get_connection().run_on_commit):
+        if getattr(callback, "recompute_survey_id", None) == survey_id:
+            return MetricRun.objects.filter(pk=callback.recompute_run_id, status=MetricRun.Status.PENDING).first()
+    return None
+
+
+def _recheck_joined_run(survey_id: int, run_id: int) -> None:
+    if MetricRun.objects.filter(pk=run_id, status=MetricRun.Status.PENDING).exists():
+        return  # not claimed yet: its worker will read the responses as committed now
+    metrics_request_recompute(survey_id=survey_id)
 
 
 def _enqueue(task, run: MetricRun) -> None:

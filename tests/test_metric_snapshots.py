@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from django.core.management import call_command
+from django.db import transaction
 from openpyxl import load_workbook
 
 from satisfaction.metrics.engine import compute_survey_metrics
@@ -221,3 +222,34 @@ def test_a_broker_that_is_down_leaves_the_run_pending(survey, monkeypatch, djang
         run = metrics_request_recompute(survey_id=survey.pk)
     run.refresh_from_db()
     assert run.status == MetricRun.Status.PENDING
+
+
+@pytest.fixture
+def sent_tasks(monkeypatch):
+    from satisfaction.tasks import recompute_survey
+
+    sent = []
+    monkeypatch.setattr(recompute_survey, "apply_async", lambda *args, **kwargs: sent.append(kwargs["args"]))
+    return sent
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_joining_a_run_that_is_still_waiting_at_commit_sends_nothing_more(sent_tasks):
+    survey = survey_with_answers("2026-annual", random_frame(5, 30, projects=1))
+    first = metrics_request_recompute(survey_id=survey.pk)  # autocommit: sent at once
+    with transaction.atomic():
+        assert metrics_request_recompute(survey_id=survey.pk).pk == first.pk
+    assert sent_tasks == [[survey.pk]]
+    assert MetricRun.objects.filter(survey=survey).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_joining_a_run_that_a_worker_claims_before_the_commit_asks_again(sent_tasks):
+    survey = survey_with_answers("2026-annual", random_frame(5, 30, projects=1))
+    first = metrics_request_recompute(survey_id=survey.pk)
+    with transaction.atomic():
+        assert metrics_request_recompute(survey_id=survey.pk).pk == first.pk
+        # Meanwhile the worker claims the run and reads the responses without this transaction's change.
+        MetricRun.objects.filter(pk=first.pk).update(status=MetricRun.Status.RUNNING)
+    assert sent_tasks == [[survey.pk], [survey.pk]]
+    assert MetricRun.objects.filter(survey=survey, status=MetricRun.Status.PENDING).exclude(pk=first.pk).count() == 1
