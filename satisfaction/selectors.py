@@ -133,31 +133,95 @@ def survey_project_sizes(*, survey: Survey) -> dict[int, int]:
     return {project_id: n for project_id, n in rows}
 
 
-def survey_frame_for_projects(*, survey: Survey, project_ids: list[int]) -> pd.DataFrame:
-    """``survey_frame`` restricted to some projects: one partition of a partitioned recompute."""
+def survey_frame_for_projects(*, survey: Survey, project_ids: list[int] | None = None) -> pd.DataFrame:
+    """``survey_frame`` restricted to some projects (None = all): one partition of a partitioned recompute.
+
+    On PostgreSQL the rows come as binary COPY of fixed-width tuples (project id, stage number, the answer string
+    padded to the questionnaire), parsed by one ``np.frombuffer``: no CSV parsing, no per-row Python.
+    """
     codes = [q.code for q in survey_questions(survey=survey)]
-    ids = [int(i) for i in project_ids]
+    ids = None if project_ids is None else [int(i) for i in project_ids]
+    if ids == []:
+        return _frame(pd.Series([], dtype=object), pd.Series([], dtype=object), np.zeros((0, len(codes)), dtype=np.int8), codes)
+    if connection.vendor == "postgresql" and codes:
+        frame = _read_binary(survey.pk, ids, codes)
+        if frame is not None:
+            return frame
     sql = (
         "SELECT p.code AS project, r.stage AS stage, r.answers AS answers "
-        "FROM surveys_response r JOIN owners_project p ON p.id = r.project_id "
-        "WHERE r.survey_id = %s AND r.project_id IN ({})"
+        "FROM surveys_response r JOIN owners_project p ON p.id = r.project_id WHERE r.survey_id = %s"
     )
-    if not ids:
-        rows = pd.DataFrame({"project": [], "stage": [], "answers": []}, dtype=str)
-    elif connection.vendor == "postgresql":
-        buffer = io.BytesIO()
-        copy_sql = sql.format(", ".join(str(i) for i in ids)).replace("%s", str(int(survey.pk)))
-        with connection.cursor() as cursor, cursor.cursor.copy(f"COPY ({copy_sql}) TO STDOUT WITH (FORMAT csv)") as copy:
-            for block in copy:
-                buffer.write(block)
-        buffer.seek(0)
-        rows = pd.read_csv(buffer, header=None, names=["project", "stage", "answers"], dtype=str, keep_default_na=False)
-    else:
-        with connection.cursor() as cursor:
-            cursor.execute(sql.format(", ".join(["%s"] * len(ids))), [survey.pk, *ids])
-            rows = pd.DataFrame(cursor.fetchall(), columns=["project", "stage", "answers"])
+    params: list = [survey.pk]
+    if ids is not None:
+        sql += f" AND r.project_id IN ({', '.join(['%s'] * len(ids))})"
+        params += ids
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = pd.DataFrame(cursor.fetchall(), columns=["project", "stage", "answers"])
     matrix = _answer_matrix(rows["answers"], len(codes)) if len(rows) else np.zeros((0, len(codes)), dtype=np.int8)
+    return _frame(rows["project"], rows["stage"], matrix, codes)
+
+
+def _frame(projects, stages, matrix: np.ndarray, codes: list[str]) -> pd.DataFrame:
     scores = pd.DataFrame(matrix, columns=codes)
-    scores.insert(0, "stage", rows["stage"].to_numpy())
-    scores.insert(0, "project", rows["project"].to_numpy())
+    scores.insert(0, "stage", stages.to_numpy() if hasattr(stages, "to_numpy") else stages)
+    scores.insert(0, "project", projects.to_numpy() if hasattr(projects, "to_numpy") else projects)
+    return scores
+
+
+_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+_STAGE_CODES = ("prospective", "run_in", "stable", "veteran")
+
+
+def _read_binary(survey_id: int, ids: list[int] | None, codes: list[str]) -> pd.DataFrame | None:
+    """Binary COPY → frame; None when a tuple is not of the expected fixed layout (the caller falls back)."""
+    from owners.models import Project
+
+    width = len(codes)
+    stage_case = " ".join(f"WHEN '{code}' THEN {i}" for i, code in enumerate(_STAGE_CODES))
+    where = f"r.survey_id = {int(survey_id)}"
+    if ids is not None:
+        where += f" AND r.project_id IN ({', '.join(str(i) for i in ids)})"
+    sql = (
+        f"SELECT r.project_id::int8, COALESCE(CASE r.stage {stage_case} END, -1)::int2, "
+        f"rpad(r.answers, {width}, '-') FROM surveys_response r WHERE {where}"
+    )
+    buffer = io.BytesIO()
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT binary)") as copy:
+        for block in copy:
+            buffer.write(block)
+    data = buffer.getbuffer()
+    header = 19
+    row = np.dtype(
+        [("fields", ">i2"), ("l1", ">i4"), ("project", ">i8"), ("l2", ">i4"), ("stage", ">i2"), ("l3", ">i4"),
+         ("answers", f"S{width}")]
+    )
+    body = len(data) - header - 2
+    if bytes(data[:11]) != _COPY_SIGNATURE or body < 0 or body % row.itemsize:
+        return None
+    tuples = np.frombuffer(data, dtype=row, count=body // row.itemsize, offset=header)
+    if len(tuples) and not (
+        (tuples["fields"] == 3).all() and (tuples["l1"] == 8).all() and (tuples["l2"] == 2).all()
+        and (tuples["l3"] == width).all()
+    ):
+        return None
+    matrix = np.ascontiguousarray(tuples["answers"]).view(np.uint8).reshape(len(tuples), width).astype(np.int8) - ZERO
+    matrix[matrix < 0] = 0
+    project_ids = tuples["project"].astype(np.int64)
+    present = np.unique(project_ids)
+    code_of = dict(Project.objects.filter(id__in=present.tolist()).values_list("id", "code"))
+    categories = sorted(code_of[i] for i in present.tolist())
+    position = {code: i for i, code in enumerate(categories)}
+    lookup = np.zeros(int(present.max()) + 1 if len(present) else 1, dtype=np.int64)
+    for project_id in present.tolist():
+        lookup[project_id] = position[code_of[project_id]]
+    projects = pd.Categorical.from_codes(lookup[project_ids], categories=categories)
+    stage_numbers = tuples["stage"].astype(np.int64)
+    if (stage_numbers < 0).any():
+        stages = np.array(_STAGE_CODES + ("unknown",), dtype=object)[stage_numbers]
+    else:
+        stages = pd.Categorical.from_codes(stage_numbers, categories=list(_STAGE_CODES))
+    scores = pd.DataFrame(matrix, columns=codes)
+    scores.insert(0, "stage", stages)
+    scores.insert(0, "project", projects)
     return scores

@@ -139,3 +139,23 @@ def test_a_partitioned_run_that_dies_before_combining_leaves_the_previous_snapsh
     partitioned = snapshot_values()
     metrics_compute(survey_id=seeded.pk)
     assert partitioned == snapshot_values() != before
+
+
+@pytest.mark.integration
+@pytest.mark.django_db
+def test_on_postgresql_the_binary_copy_reader_gives_the_engine_the_same_numbers_as_survey_frame():
+    from satisfaction.selectors import survey_frame, survey_frame_for_projects, survey_question_specs
+
+    call_command("seed_scale", survey="scale-binary", responses=4000, projects=5, seed=3)
+    survey = Survey.objects.get(code="scale-binary")
+    # An answer string shorter than the questionnaire (answered before questions were added) reads as unanswered.
+    Response.objects.filter(pk=Response.objects.filter(survey=survey).order_by("id").first().pk).update(answers="545")
+    specs = survey_question_specs(survey=survey)
+
+    everything = survey_frame_for_projects(survey=survey)
+    assert len(everything) == 4000
+    assert compute_survey_metrics(everything, specs) == compute_survey_metrics(survey_frame(survey=survey), specs)
+    plan = metrics_partition_plan(survey_id=survey.pk, rows_per_partition=1500)
+    partials = [partial_counts(survey_frame_for_projects(survey=survey, project_ids=g), specs) for g in plan]
+    assert combine_partials(partials, specs) == compute_survey_metrics(everything, specs)
+    assert len(survey_frame_for_projects(survey=survey, project_ids=[])) == 0
