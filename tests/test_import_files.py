@@ -191,7 +191,9 @@ def test_the_error_workbook_marks_each_bad_cell_and_lists_every_error(survey):
     data = small_edited(edit)
     result = responses_import(survey=survey, data=data, file_name="bad.xlsx")
 
-    workbook = openpyxl.load_workbook(io.BytesIO(import_errors_xlsx(data=data, file_name="bad.xlsx", errors=result.errors)))
+    workbook = openpyxl.load_workbook(
+        io.BytesIO(import_errors_xlsx(data=data, file_name="bad.xlsx", errors=result.errors))
+    )
 
     sheet = workbook.worksheets[0]
     bad = sheet.cell(row=5, column=column_of(sheet, "总体满意度"))
@@ -206,7 +208,9 @@ def test_the_error_workbook_of_a_csv_keeps_the_sheets_row_numbers(survey):
     text = sample_as_csv("utf-8").decode("utf-8").replace(",网络,", ",微信,", 1)
     result = responses_import(survey=survey, data=text.encode("utf-8"), file_name="bad.csv")
 
-    workbook = openpyxl.load_workbook(io.BytesIO(import_errors_xlsx(data=text.encode(), file_name="bad.csv", errors=result.errors)))
+    workbook = openpyxl.load_workbook(
+        io.BytesIO(import_errors_xlsx(data=text.encode(), file_name="bad.csv", errors=result.errors))
+    )
 
     sheet = workbook.worksheets[0]
     cell = sheet.cell(row=2, column=column_of(sheet, "调查方式"))
@@ -219,7 +223,17 @@ def test_the_template_has_the_surveys_columns_validation_and_an_example_row_that
     workbook = openpyxl.load_workbook(io.BytesIO(data))
     sheet = workbook["问卷数据"]
     headers = [cell.value for cell in sheet[1]]
-    assert headers[:9] == ["问卷编号", "楼盘编码", "楼盘名称", "房号", "业主姓名", "联系电话", "入住日期", "调查日期", "调查方式"]
+    assert headers[:9] == [
+        "问卷编号",
+        "楼盘编码",
+        "楼盘名称",
+        "房号",
+        "业主姓名",
+        "联系电话",
+        "入住日期",
+        "调查日期",
+        "调查方式",
+    ]
     assert headers[9:] == list(survey.questions.order_by("position").values_list("label", flat=True))
     rules = sheet.data_validations.dataValidation
     whole = [rule for rule in rules if rule.type == "whole"]
@@ -230,7 +244,9 @@ def test_the_template_has_the_surveys_columns_validation_and_an_example_row_that
 
 
 def test_a_formula_cell_is_found_in_the_sheet_xml_whatever_its_cached_value(survey):
-    errors = responses_import(survey=survey, data=small_edited(set_cell("再次购买意愿", 3, "=4")), file_name="f.xlsx").errors
+    errors = responses_import(
+        survey=survey, data=small_edited(set_cell("再次购买意愿", 3, "=4")), file_name="f.xlsx"
+    ).errors
 
     assert [(e.row, e.column, e.value) for e in errors] == [(3, "再次购买意愿", "=4")]
     assert "公式" in errors[0].reason

@@ -154,3 +154,14 @@ def test_progress_written_inside_the_import_transaction_is_visible_to_a_polling_
 
     inside = [(percent, shown) for percent, shown, atomic in seen if atomic]
     assert inside and all(percent == shown for percent, shown in inside)
+
+
+def test_text_with_backslashes_tabs_and_quotes_survives_copy():
+    roster = '楼盘编码,楼盘名称,房号,业主姓名\nP\\1,"楼盘 ""一""\t期",1-1-101,"O\'Brien \\ 李\t二"\n'
+
+    result = owners_import(data=roster.encode("utf-8"), file_name="roster.csv")
+
+    assert result.ok and result.created == 1
+    owner = Owner.objects.select_related("project").get()
+    assert (owner.project.code, owner.project.name, owner.name) == ("P\\1", '楼盘 "一"\t期', "O'Brien \\ 李\t二")
+    assert owner.history.get().name == "O'Brien \\ 李\t二"

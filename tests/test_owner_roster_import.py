@@ -31,7 +31,12 @@ def test_a_roster_creates_projects_and_owners_with_their_dates(staff):
     assert result.ok and (result.created, result.updated, result.unchanged, result.total_rows) == (3, 0, 0, 3)
     assert dict(Project.objects.values_list("code", "name")) == {"SZ-JY01": "金域华府一期", "SZ-LC01": "蓝山公馆"}
     zhang = Owner.objects.get(name="张伟")
-    assert (zhang.unit, zhang.phone, zhang.contract_date, zhang.move_in_date) == ("1-1-101", "13800000001", date(2023, 1, 5), date(2024, 3, 1))
+    assert (zhang.unit, zhang.phone, zhang.contract_date, zhang.move_in_date) == (
+        "1-1-101",
+        "13800000001",
+        date(2023, 1, 5),
+        date(2024, 3, 1),
+    )
     li = Owner.objects.get(name="李娜")
     assert (li.contract_date, li.move_in_date) == (date(2023, 2, 6), None)
     assert Owner.history.filter(history_type="+", history_user=staff).count() == 3

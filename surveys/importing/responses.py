@@ -363,13 +363,3 @@ def _check_duplicates(parsed, qno, code, unit, name, rows, issues: IssueList) ->
                 ),
                 column_index=column.index,
             )
-
-
-def parse_only(*, data: bytes, file_name: str, specs: list[ColumnSpec]) -> tuple[Sheet | None, IssueList]:
-    """Read and check the cells without touching the database (used by the error workbook)."""
-    sheet = read_checked(data=data, file_name=file_name)
-    issues = IssueList()
-    if isinstance(sheet, ImportResult):
-        return None, issues
-    parse_all(sheet, specs, issues)
-    return sheet, issues
