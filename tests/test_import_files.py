@@ -106,7 +106,8 @@ MACRO_TYPES = (
         ("survey.xlsx", b"PK\x03\x04 broken", "压缩包已损坏"),
         ("survey.xls", b"PK\x03\x04 a zip, not OLE2", "不是 Excel 97-2003 工作簿"),
         ("survey.csv", b"PK\x03\x04\x14\x00\x00\x00", "不是 CSV 文本"),
-        ("survey.csv", b"\xff\xfe\x00\x00\x81\x30", "不是 CSV 文本"),
+        ("survey.csv", b"\x00\x00\x81\x30", "不是 CSV 文本"),
+        ("survey.csv", "问卷编号".encode("utf-16"), "UTF-16"),
     ],
 )
 def test_a_file_that_is_not_what_its_name_says_is_refused_and_writes_nothing(survey, file_name, data, message):

@@ -104,6 +104,8 @@ def _decode_csv(data: bytes) -> str | None:
 
 
 def _csv_check(data: bytes) -> list[str]:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return ["CSV 文件是 UTF-16 编码（Excel 的“Unicode 文本”）：请另存为“CSV UTF-8”或 GBK 编码的 CSV"]
     if data.startswith((ZIP_MAGIC, OLE2_MAGIC)) or b"\x00" in data[:65536]:
         return ["文件内容不是 CSV 文本（像是 Excel 工作簿），与扩展名不符：请按实际格式选择扩展名"]
     if _decode_csv(data) is None:
