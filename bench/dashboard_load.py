@@ -243,7 +243,7 @@ def run_wrk(port: int, cookie: str, path: str, args) -> dict:
         script.write(WRK_SCRIPT)
     try:
         command = [
-            "wrk", f"-t{args.wrk_threads}", f"-c{args.connections}", f"-d{args.duration}s", "--timeout", "10s",
+            "wrk", f"-t{min(args.wrk_threads, args.connections)}", f"-c{args.connections}", f"-d{args.duration}s", "--timeout", "10s",
             "-s", script.name, "-H", f"Cookie: {cookie}", f"http://{HOST}:{port}{path}",
         ]  # fmt: skip
         output = subprocess.run(command, capture_output=True, text=True, timeout=args.duration + 60, check=True).stdout

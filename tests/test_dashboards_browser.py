@@ -7,9 +7,12 @@ chart was drawn (a canvas with pixels on it), and saves a screenshot per page un
 import io
 
 import pytest
+from django.utils import timezone
 from openpyxl import load_workbook
+from playwright.sync_api import expect
 
-from satisfaction.models import ItemSnapshot, MetricSnapshot
+from satisfaction.models import ItemSnapshot, MetricRun, MetricSnapshot
+from satisfaction.services import metrics_compute
 from satisfaction.templatetags.csm import pct
 from tests.conftest import login, screenshot
 from tests.dashboard_fixtures import build_two_surveys
@@ -104,6 +107,17 @@ def test_the_property_head_sees_the_property_dashboard_and_nothing_of_engineerin
     tiny = page.locator("#project-table tr[data-project='TINY']")
     assert "样本不足" in tiny.inner_text()
     screenshot(page, "dashboards-port-property-head")
+
+    # A recompute is asked for: the page says 更新中, then shows the new numbers by itself once they are written.
+    MetricRun.objects.create(survey=survey, requested_at=timezone.now())
+    page.reload()
+    charts_drawn(page)
+    assert "更新中" in page.inner_text("#computed-at")
+    metrics_compute(survey_id=survey.pk)
+    expect(page.locator("#computed-at")).not_to_contain_text("更新中", timeout=15000)
+    charts_drawn(page)
+    latest = MetricSnapshot.objects.get(survey=survey, port="property", project=None, stage="")
+    assert pct(latest.satisfaction_rate) in cell_text(page, "#port-headline tbody")
 
     response = page.goto(f"{page.base_url}/dashboards/ports/engineering/")
     assert response.status == 403
