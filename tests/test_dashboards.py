@@ -376,3 +376,24 @@ def test_a_survey_not_yet_computed_shows_empty_panels_and_says_so(client, manage
         assert "尚未计算" in response.content.decode()
     charts = client.get("/dashboards/ports/property/data.json?survey=2027-annual").json()["charts"]
     assert charts["projects"]["categories"] == [] and charts["drivers"]["points"] == []
+
+
+def _ordering_and_numbers_hold(client, manager, surveys):
+    first, second = surveys
+    undated = Survey.objects.create(code="undated", name="未定日期调查")
+    assert [s.code for s in dashboard_selectors.dashboard_surveys()] == ["2025-annual", "2026-annual", "undated"]
+    client.force_login(manager)
+    html = client.get("/dashboards/ports/property/?survey=2026-annual").content
+    assert value_of(body_rows(html, "port-headline")[0]["cells"][1]) == whole(second, "property").satisfaction_rate
+    assert [row["attrs"]["data-survey"] for row in body_rows(html, "trend-table")] == ["2025-annual", "2026-annual"]
+    assert undated.pk and first.pk
+
+
+def test_surveys_without_a_start_date_come_last_and_numbers_hold(client, manager, surveys):
+    _ordering_and_numbers_hold(client, manager, surveys)
+
+
+@pytest.mark.integration
+def test_surveys_without_a_start_date_come_last_and_numbers_hold_on_postgresql(client, manager, surveys):
+    """PostgreSQL sorts NULLs first by default, SQLite last: the order is explicit, so both agree."""
+    _ordering_and_numbers_hold(client, manager, surveys)
