@@ -92,7 +92,7 @@ def main() -> None:
     from django.db import connection, connections
 
     from satisfaction.metrics.engine import compute_survey_metrics
-    from satisfaction.selectors import _answer_matrix, survey_frame, survey_question_specs
+    from satisfaction.selectors import _answer_matrix, survey_frame, survey_frame_for_projects, survey_question_specs
     from satisfaction.services import (
         metrics_combine_partials,
         metrics_compute,
@@ -132,7 +132,10 @@ def main() -> None:
     report("metrics_compute: read + engine + replace snapshots", t_all, "goal ≤ 5 s")
     t_read, frame = timed(lambda: survey_frame(survey=survey), args.repeat)
     report("  read (COPY answer strings → int8 matrix)", t_read)
+    t_binary, binary_frame = timed(lambda: survey_frame_for_projects(survey=survey), args.repeat)
+    report("  read by the partition reader (binary COPY, all projects)", t_binary, "the same frame, parsed by np.frombuffer")
     t_engine, metrics = timed(lambda: compute_survey_metrics(frame, specs), args.repeat)
+    assert compute_survey_metrics(binary_frame, specs) == metrics
     report("  engine (every slice, items, drivers)", t_engine,
            f"{len(metrics.rows)} metric + {len(metrics.items)} item + {len(metrics.drivers)} driver rows")
     from django.utils import timezone
