@@ -8,13 +8,18 @@ record, with history.
 
 from __future__ import annotations
 
+import hashlib
+import io
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import transaction
+from django.utils import timezone
 
 from departments.models import PortCode
 from owners.models import Owner, Project
@@ -22,7 +27,17 @@ from surveys.feedback_services import benchmark_create, benchmark_row_validate, 
 from surveys.importer import ImportIssue, ImportResult, upload_check
 from surveys.importing.cells import FORMULA_REASON, parse_date
 from surveys.importing.files import Sheet, UnreadableFile, cell_text, read_sheet
-from surveys.models import ExternalBenchmark, Feedback, FeedbackKind, FeedbackSeverity, FeedbackStatus, Stage
+from surveys.models import (
+    ExternalBenchmark,
+    Feedback,
+    FeedbackKind,
+    FeedbackSeverity,
+    FeedbackStatus,
+    ImportJob,
+    Stage,
+)
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -191,6 +206,7 @@ def feedback_import(*, data: bytes, file_name: str, created_by=None, today: date
     parsed_rows = []
     references: dict[str, int] = {}
     rows = list(_rows(table, FEEDBACK_COLUMNS, errors))
+    result.total_rows = len(rows)
     if any(issue.row == 1 for issue in errors):
         return result
     projects = {p.code: p for p in Project.objects.filter(code__in={r.text("project_code") for r in rows}).order_by("id")}
@@ -369,3 +385,149 @@ def benchmark_import(
         return None, result
     result.created = len(parsed)
     return benchmark, result
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Feedback imports in the import history, and the blank template
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def feedback_import_recorded(
+    *, data: bytes, file_name: str, user=None, today: date | None = None
+) -> tuple[ImportJob | None, ImportResult]:
+    """``feedback_import`` kept in the import history (导入记录) as an ImportJob of kind feedback: the file, its
+    SHA-256, who uploaded it, the counts, the outcome and every error (so the error workbook can be downloaded).
+
+    Feedback files are small and imported at once, not queued. A file refused before parsing (wrong type, too
+    large) is not kept, as for the other imports: the job is None and the result lists the reasons.
+    """
+    from surveys.importing.jobs import MAX_STORED_ERRORS
+
+    refusals = upload_check(file_name=file_name, data=data)
+    if refusals:
+        return None, ImportResult.refusal(refusals, file_name=file_name)
+    sha256 = hashlib.sha256(data).hexdigest()
+    job = ImportJob(
+        kind=ImportJob.Kind.FEEDBACK,
+        created_by=user if getattr(user, "pk", None) else None,
+        file_name=file_name[:255],
+        sha256=sha256,
+        status=ImportJob.Status.RUNNING,
+    )
+    suffix = file_name.rsplit(".", 1)[-1].lower() if "." in file_name else "bin"
+    job.file.save(f"feedback-{timezone.now():%Y%m%d-%H%M%S}.{suffix}", ContentFile(data), save=False)
+    job.save()
+    try:
+        result = feedback_import(data=data, file_name=file_name, created_by=job.created_by, today=today)
+    except Exception:
+        logger.exception("feedback import job %s failed", job.pk)
+        result = ImportResult.refusal(["导入时发生系统错误，未写入任何数据：请联系管理员"], file_name=file_name)
+    job.progress = 100
+    job.total_rows = result.total_rows
+    job.created_count, job.updated_count, job.unchanged_count = result.created, result.updated, result.unchanged
+    job.errors = [issue.as_dict() for issue in result.errors[:MAX_STORED_ERRORS]]
+    job.finished_at = timezone.now()
+    if not result.ok:
+        job.status = ImportJob.Status.FAILED
+        job.message = (
+            "；".join(issue.reason for issue in result.errors)
+            if result.refused
+            else f"发现 {len(result.errors)} 个错误，未写入任何数据"
+        )
+    else:
+        job.status = ImportJob.Status.SUCCEEDED
+        job.message = f"新增 {result.created}，更新 {result.updated}，未变化 {result.unchanged}"
+        if result.created == 0 and result.updated == 0:
+            previous = (
+                ImportJob.objects.filter(kind=job.kind, sha256=sha256, status=ImportJob.Status.SUCCEEDED)
+                .exclude(pk=job.pk)
+                .order_by("-finished_at", "-id")
+                .first()
+            )
+            if previous is not None:
+                job.status = ImportJob.Status.UNCHANGED
+                done_at = timezone.localtime(previous.finished_at or previous.created_at)
+                job.message = f"文件与 {done_at:%Y-%m-%d %H:%M} 导入的文件相同，未作任何更改"
+    job.save()
+    return job, result
+
+
+FEEDBACK_TEMPLATE_NOTES = {
+    "reference": "每条反馈唯一；再次导入时按它更新",
+    "kind": "、".join(str(label) for _, label in FeedbackKind.choices),
+    "project_code": "业主档案中已有的楼盘编码",
+    "owner_name": "填写时必须同时填写房号，且该业主已在业主档案中",
+    "port": "、".join(str(label) for _, label in PortCode.choices),
+    "received_on": "2026-03-05、2026/3/5、2026年3月5日或日期单元格；不能晚于今天",
+    "severity": "、".join(str(label) for _, label in FeedbackSeverity.choices) + "；留空 = 一般",
+    "status": "、".join(str(label) for _, label in FeedbackStatus.choices) + "；留空 = 待处理",
+    "closed_on": "处理状态为“已关闭”时必填，且不早于受理日期",
+}
+
+
+def feedback_template_xlsx(*, project_code: str = "SZ-JY01") -> bytes:
+    """A blank feedback file: the Chinese headers, one example row, drop-down lists for kind, port, severity and
+    status, date formats on the date columns, and a 说明 sheet."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    example = {
+        "reference": "FK-2026-0001",
+        "kind": str(FeedbackKind.COMPLAINT.label),
+        "project_code": project_code,
+        "unit": "3-2-1502",
+        "owner_name": "",
+        "port": str(PortCode.PROPERTY.label),
+        "received_on": date(2026, 3, 5),
+        "severity": str(FeedbackSeverity.NORMAL.label),
+        "status": str(FeedbackStatus.CLOSED.label),
+        "closed_on": date(2026, 3, 9),
+        "description": "地下车库照明损坏，已更换灯具",
+    }
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "客户反馈"
+    sheet.append([column.label for column in FEEDBACK_COLUMNS])
+    sheet.append([example[column.key] for column in FEEDBACK_COLUMNS])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    letter = {column.key: get_column_letter(index) for index, column in enumerate(FEEDBACK_COLUMNS, start=1)}
+    for column in FEEDBACK_COLUMNS:
+        width = 40 if column.key == "description" else max(12, len(column.label) * 2 + 4)
+        sheet.column_dimensions[letter[column.key]].width = width
+    for key in ("received_on", "closed_on"):
+        sheet[f"{letter[key]}2"].number_format = "yyyy-mm-dd"
+    lists = {
+        "kind": ("反馈类型", FeedbackKind.choices),
+        "port": ("责任端口", PortCode.choices),
+        "severity": ("严重程度", FeedbackSeverity.choices),
+        "status": ("处理状态", FeedbackStatus.choices),
+    }
+    for key, (title, choices) in lists.items():
+        labels = ",".join(str(label) for _, label in choices)
+        validation = DataValidation(
+            type="list",
+            formula1=f'"{labels}"',
+            allow_blank=key in ("severity", "status"),
+            showErrorMessage=True,
+            errorTitle=title,
+            error=f"请从下拉列表选择：{labels.replace(',', '、')}",
+        )
+        sheet.add_data_validation(validation)
+        validation.add(f"{letter[key]}2:{letter[key]}10000")
+    sheet.freeze_panes = "A2"
+    notes = workbook.create_sheet("说明")
+    notes.append(["列", "英文键", "必填", "说明"])
+    for cell in notes[1]:
+        cell.font = Font(bold=True)
+    for column in FEEDBACK_COLUMNS:
+        notes.append([column.label, column.key, "是" if column.required else "", FEEDBACK_TEMPLATE_NOTES.get(column.key, "")])
+    notes.append([])
+    notes.append(["第 2 行是示例，导入前请删除或改为真实数据；有任何错误时整个文件不写入。"])
+    notes.column_dimensions["A"].width = 14
+    notes.column_dimensions["D"].width = 60
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.feedback_list_view, name="list"),
     path("new/", views.feedback_new_view, name="new"),
     path("import/", views.feedback_import_view, name="import"),
+    path("import/template.xlsx", views.feedback_import_template_view, name="import_template"),
     path("<int:pk>/", views.feedback_detail_view, name="detail"),
     path("<int:pk>/edit/", views.feedback_edit_view, name="edit"),
     path("ports/<str:port>/", views.feedback_port_view, name="port"),

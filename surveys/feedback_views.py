@@ -7,14 +7,14 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from departments.models import PortCode
 from departments.selectors import ports_visible_to, user_has_any_role
-from owners.models import Owner
+from owners.models import Owner, Project
 from satisfaction.logging import mask_phones
 from surveys import feedback_selectors as sel
 from surveys.feedback_forms import (
@@ -26,7 +26,13 @@ from surveys.feedback_forms import (
     FeedbackForm,
     UploadForm,
 )
-from surveys.feedback_import import BENCHMARK_COLUMNS, FEEDBACK_COLUMNS, benchmark_import, feedback_import
+from surveys.feedback_import import (
+    BENCHMARK_COLUMNS,
+    FEEDBACK_COLUMNS,
+    benchmark_import,
+    feedback_import_recorded,
+    feedback_template_xlsx,
+)
 from surveys.feedback_services import (
     benchmark_create,
     benchmark_row_add,
@@ -165,12 +171,12 @@ def feedback_detail_view(request, pk: int):
 
 def feedback_import_view(request):
     _require_keeper(request.user)
-    result = None
+    result = job = None
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
-        result = feedback_import(
-            data=upload.read(), file_name=upload.name, created_by=request.user, today=timezone.localdate()
+        job, result = feedback_import_recorded(
+            data=upload.read(), file_name=upload.name, user=request.user, today=timezone.localdate()
         )
         if result.ok:
             messages.success(
@@ -180,8 +186,28 @@ def feedback_import_view(request):
     return render(
         request,
         "feedback/import.html",
-        {"form": form, "result": result, "columns": FEEDBACK_COLUMNS, "title": "导入客户反馈", "kinds": FeedbackKind.choices},
+        {
+            "form": form,
+            "result": result,
+            "job": job,
+            "columns": FEEDBACK_COLUMNS,
+            "title": "导入客户反馈",
+            "kinds": FeedbackKind.choices,
+        },
+        status=400 if result is not None and not result.ok else 200,
     )
+
+
+def feedback_import_template_view(request):
+    """The blank feedback file (Chinese headers, an example row, drop-down lists)."""
+    _require_keeper(request.user)
+    code = Project.objects.order_by("code").values_list("code", flat=True).first()
+    response = HttpResponse(
+        feedback_template_xlsx(**({"project_code": code} if code else {})),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = "attachment; filename=\"feedback-template.xlsx\"; filename*=UTF-8''%E5%AE%A2%E6%88%B7%E5%8F%8D%E9%A6%88%E5%AF%BC%E5%85%A5%E6%A8%A1%E6%9D%BF.xlsx"
+    return response
 
 
 def feedback_port_view(request, port: str):
