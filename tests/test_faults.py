@@ -6,6 +6,7 @@ own PostgreSQL database cloned from a migrated template holding a 60,000-respons
 
 import json
 import textwrap
+from datetime import timedelta
 
 import pytest
 import redis
@@ -13,7 +14,86 @@ from celery import Celery
 
 from tests import stack
 
-pytestmark = pytest.mark.integration
+# Unit checks of the fault settings and the flush (no services needed) ------------------------------------------
+
+
+def test_time_limits_stay_below_the_brokers_visibility_timeout_and_tasks_ack_late(settings):
+    import satisfaction.tasks
+    import surveys.tasks  # noqa: F401 - registers the tasks
+    from satisfaction.celery import app
+
+    assert satisfaction.tasks
+    assert settings.CELERY_TASK_ACKS_LATE and settings.CELERY_TASK_REJECT_ON_WORKER_LOST
+    assert settings.CELERY_WORKER_PREFETCH_MULTIPLIER == 1
+    assert settings.CELERY_TASK_SOFT_TIME_LIMIT < settings.CELERY_TASK_TIME_LIMIT
+    assert settings.CELERY_TASK_TIME_LIMIT < settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    for name in (
+        "satisfaction.tasks.recompute_survey",
+        "satisfaction.tasks.recompute_survey_partition",
+        "satisfaction.tasks.recompute_survey_combine",
+        "surveys.tasks.run_import_job",
+    ):
+        task = app.tasks[name]
+        assert task.acks_late and task.reject_on_worker_lost, name
+    for name in ("satisfaction.tasks.recompute_survey", "satisfaction.tasks.recompute_survey_partition"):
+        task = app.tasks[name]
+        # Transient database errors retry a bounded number of times with exponential backoff.
+        from django.db import OperationalError
+
+        assert OperationalError in task.autoretry_for and task.max_retries == 5 and task.retry_backoff
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert {"satisfaction.tasks.flush_pending_recomputes", "surveys.tasks.flush_pending_imports"} <= scheduled
+
+
+def test_settings_refuse_a_visibility_timeout_not_above_the_time_limit():
+    import subprocess
+    import sys
+
+    env = {**stack.base_env("unused"), "CELERY_TASK_TIME_LIMIT": "600", "CELERY_VISIBILITY_TIMEOUT": "600"}
+    result = subprocess.run(
+        [sys.executable, "-c", "import satisfaction.settings"], cwd=stack.ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode != 0 and "CELERY_VISIBILITY_TIMEOUT must exceed" in result.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_recompute_requested_while_the_broker_is_down_stays_pending_and_the_flush_queues_it(monkeypatch, settings):
+    from django.utils import timezone
+
+    from satisfaction import tasks
+    from satisfaction.models import MetricRun
+    from satisfaction.services import metrics_request_recompute
+    from surveys.services import survey_create
+
+    survey = survey_create(code="outage", name="断网")
+    other = survey_create(code="busy", name="计算中")
+    sent = []
+
+    def broker_down(*args, **kwargs):
+        raise OSError("Connection refused")
+
+    monkeypatch.setattr(tasks.recompute_survey, "apply_async", broker_down)
+    run = metrics_request_recompute(survey_id=survey.pk)
+    run.refresh_from_db()
+    assert run.status == MetricRun.Status.PENDING  # saved, queued for later, no error to the clerk
+
+    monkeypatch.setattr(tasks.recompute_survey, "delay", lambda survey_id: sent.append(survey_id))
+    assert tasks.flush_pending_recomputes() == 0  # too fresh: it may still be on its way
+    MetricRun.objects.filter(pk=run.pk).update(
+        requested_at=timezone.now() - timedelta(seconds=settings.METRICS_FLUSH_SECONDS + 1)
+    )
+    # A run "running" for longer than the visibility timeout lost its message: queued again too.
+    long_ago = timezone.now() - timedelta(seconds=settings.CELERY_VISIBILITY_TIMEOUT + settings.METRICS_FLUSH_SECONDS + 1)
+    MetricRun.objects.create(survey=other, status=MetricRun.Status.RUNNING, requested_at=long_ago, started_at=long_ago)
+    # A run that is merely running now is left alone.
+    MetricRun.objects.create(
+        survey=other, status=MetricRun.Status.RUNNING, requested_at=timezone.now(), started_at=timezone.now()
+    )
+    assert tasks.flush_pending_recomputes() == 2
+    assert sorted(sent) == sorted([survey.pk, other.pk])
+
+
+# Real processes -------------------------------------------------------------------------------------------------
 
 PENDING, RUNNING, DONE = "pending", "running", "done"
 
@@ -55,6 +135,7 @@ def show_logs(*processes) -> str:
     return "\n".join(f"--- {p.name} ---\n{p.log()}" for p in processes)
 
 
+@pytest.mark.integration
 def test_a_worker_killed_in_the_middle_of_a_partitioned_recompute_is_replaced_and_the_snapshots_equal_a_clean_run(
     fault_db, processes, tmp_path
 ):
@@ -142,6 +223,7 @@ IMPORT_CSV = (
 )
 
 
+@pytest.mark.integration
 def test_with_the_broker_down_entry_and_imports_still_save_and_run_and_the_recompute_happens_once_it_is_back(
     fault_db, processes, tmp_path
 ):
