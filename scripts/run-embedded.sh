@@ -9,6 +9,7 @@ export DJANGO_DEBUG="${DJANGO_DEBUG:-1}"
 $PY manage.py migrate --noinput
 $PY manage.py seed_demo --if-empty
 $PY manage.py seed_demo_plans
+$PY manage.py seed_demo_feedback --if-empty
 $PY manage.py demo_logins
 
 $PY -m celery -A satisfaction worker --pool=solo --without-mingle --without-gossip --without-heartbeat \
