@@ -497,3 +497,18 @@ def test_headers_match_with_half_width_brackets_other_case_and_spaces(survey):
     result = run(survey, small_edited(edit))
 
     assert result.ok and result.created == 30
+
+
+def test_a_job_run_twice_at_once_keeps_the_first_result(survey, staff, django_capture_on_commit_callbacks):
+    from surveys.importing.jobs import _record_result
+    from surveys.importing.results import ImportResult
+    from surveys.services import import_job_start
+
+    with django_capture_on_commit_callbacks(execute=True):
+        job = import_job_start(kind="responses", survey=survey, data=sample_bytes(), file_name="a.xlsx", user=staff)
+    job.refresh_from_db()
+    # A second worker finishing the same job later (it found every row unchanged) must not overwrite the counts.
+    _record_result(job, ImportResult(unchanged=240, total_rows=240))
+    job.refresh_from_db()
+
+    assert (job.status, job.created_count, job.unchanged_count) == ("succeeded", 240, 0)

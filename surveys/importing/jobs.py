@@ -108,7 +108,13 @@ def import_job_run(*, job_id: int) -> ImportJob:
     job = ImportJob.objects.select_related("survey", "created_by").get(pk=job_id)
     if job.status in (ImportJob.Status.SUCCEEDED, ImportJob.Status.FAILED, ImportJob.Status.UNCHANGED):
         return job
-    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING, progress=0)
+    claimed = (
+        ImportJob.objects.filter(pk=job.pk)
+        .exclude(status__in=[ImportJob.Status.SUCCEEDED, ImportJob.Status.FAILED, ImportJob.Status.UNCHANGED])
+        .update(status=ImportJob.Status.RUNNING, progress=0)
+    )
+    if not claimed:
+        return job
     writer = ProgressWriter(job.pk)
     try:
         with job.file.open("rb") as handle:
@@ -123,7 +129,7 @@ def import_job_run(*, job_id: int) -> ImportJob:
             result = ImportResult.refusal([f"不支持的导入类型“{job.kind}”"])
     except Exception:
         logger.exception("import job %s failed", job.pk)
-        ImportJob.objects.filter(pk=job.pk).update(
+        ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(
             status=ImportJob.Status.FAILED,
             message="导入时发生系统错误，未写入任何数据：请联系管理员",
             finished_at=timezone.now(),
@@ -163,7 +169,8 @@ def _record_result(job: ImportJob, result: ImportResult) -> None:
                 fields["status"] = ImportJob.Status.UNCHANGED
                 done_at = timezone.localtime(previous.finished_at or previous.created_at)
                 fields["message"] = f"文件与 {done_at:%Y-%m-%d %H:%M} 导入的文件相同，未作任何更改"
-    ImportJob.objects.filter(pk=job.pk).update(**fields)
+    # A job queued twice (a redelivery, the beat's flush) may run twice; the first result recorded stands.
+    ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(**fields)
 
 
 def _same_file_before(job: ImportJob) -> ImportJob | None:
