@@ -75,9 +75,7 @@ class ResponseFilter(django_filters.FilterSet):
         fields = ["survey", "project", "stage", "questionnaire_no", "owner"]
 
 
-class ResponseViewSet(
-    mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet
-):
+class ResponseViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
     """问卷答卷 (responses). POST saves one questionnaire (an owner's existing response in the survey is updated)."""
 
     serializer_class = ResponseSerializer
@@ -87,7 +85,9 @@ class ResponseViewSet(
     def get_queryset(self):
         return responses_visible_to(self.request.user)
 
+    @extend_schema(responses={201: ResponseSerializer, 200: ResponseSerializer})
     def create(self, request, *args, **kwargs):
+        """201 for a new response; 200 when the owner had one in this survey and it was updated."""
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

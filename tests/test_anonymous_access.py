@@ -16,6 +16,8 @@ PUBLIC = {
 }
 # Exchanging a password for a token is a login: POST only, guarded by the lockout.
 TOKEN = "/api/v1/auth/token/"
+# Choosing the interface language only sets a cookie (the login page offers it); public when the route exists.
+LANGUAGE = "/i18n/setlang/"
 PATHS = all_paths()
 
 
@@ -37,7 +39,7 @@ def test_an_anonymous_visitor_is_sent_to_login_or_refused_everywhere_else():
     # One test walking every path (rather than one test per path) keeps the 200+ paths to a few seconds.
     client = Client()
     leaks = []
-    for path in sorted(set(PATHS) - PUBLIC - {TOKEN}):
+    for path in sorted(set(PATHS) - PUBLIC - {TOKEN, LANGUAGE}):
         methods = ("get", "post", "put", "patch", "delete") if path.startswith("/api/") else ("get", "post")
         for method in methods:
             answer = getattr(client, method)(path, data={}, content_type="application/json") if method != "get" else client.get(path)
@@ -72,3 +74,13 @@ def test_a_login_redirect_keeps_the_page_asked_for():
     answer = Client().get("/dashboards/ports/engineering/?survey=2026-annual")
     assert answer.status_code == 302
     assert answer["Location"] == "/accounts/login/?next=/dashboards/ports/engineering/%3Fsurvey%3D2026-annual"
+
+
+@pytest.mark.django_db
+def test_choosing_a_language_anonymously_only_sets_a_cookie():
+    if LANGUAGE not in PATHS:
+        pytest.skip("no language switch in this build (django.conf.urls.i18n not included)")
+    answer = Client().post(LANGUAGE, {"language": "en", "next": "/accounts/login/"})
+    # Either the switch is public and sets nothing but the language, or it sends the visitor to log in.
+    assert answer.status_code == 302 and answer["Location"].startswith("/accounts/login/")
+    assert set(answer.cookies) <= {"django_language", "csrftoken"}
