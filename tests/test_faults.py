@@ -100,9 +100,8 @@ PENDING, RUNNING, DONE = "pending", "running", "done"
 
 @pytest.fixture
 def fault_db(request):
-    name = stack.clone_database(f"csm_fault_{request.node.name[:30].lower()}", stack.template_database(seeded=True))
-    yield name
-    stack.drop_database(name)
+    # Left in place afterwards for a look after a failure; the next run replaces it.
+    return stack.clone_database(f"csm_fault_{request.node.name[:30].lower()}", stack.template_database(seeded=True))
 
 
 @pytest.fixture
