@@ -5,6 +5,7 @@ its marker anywhere, and lists count only what they may see. Extend the tables b
 """
 
 import io
+import json
 from datetime import date
 
 import pytest
@@ -67,6 +68,8 @@ def text_of(response) -> str:
     if body[:2] == b"PK":
         workbook = load_workbook(io.BytesIO(body), read_only=True)
         return "\n".join(str(v) for ws in workbook.worksheets for row in ws.iter_rows(values_only=True) for v in row if v is not None)
+    if response.get("Content-Type", "").startswith("application/json"):
+        return json.dumps(response.json(), ensure_ascii=False)  # labels readable, not \\u-escaped
     return body.decode("utf-8", errors="replace")
 
 
@@ -222,3 +225,29 @@ def test_only_management_approves_and_never_the_submitter(world, property_head, 
 def test_a_head_cannot_act_on_another_departments_plan_it_cannot_see(world, property_head):
     plan = world.plans["engineering"]
     assert client_for(property_head).post(f"/api/v1/plans/{plan.pk}/submit/").status_code == 404
+
+
+PORT_LABELS = {"design": "规划设计", "engineering": "工程质量", "sales": "销售服务", "service": "客户服务", "property": "物业管理"}
+DASHBOARD_URLS = [
+    "/", "/dashboards/?survey=2026-annual", "/dashboards/data.json?survey=2026-annual",
+    "/dashboards/projects/?survey=2026-annual", "/dashboards/projects/lake/?survey=2026-annual",
+    "/dashboards/projects/lake/data.json?survey=2026-annual", "/dashboards/projects/lake/scorecard.xlsx?survey=2026-annual",
+    "/api/v1/metrics/?survey=2026-annual",
+]
+
+
+@pytest.mark.parametrize("role", HEADS)
+def test_a_heads_dashboards_and_exports_name_no_other_port(world, role, request):
+    client = client_for(request.getfixturevalue(role))
+    leaks, own = [], 0
+    for url in DASHBOARD_URLS:
+        answer = client.get(url)
+        assert answer.status_code == 200, url
+        text = text_of(answer)
+        for port in set(PORTS) - VISIBLE[role]:
+            if PORT_LABELS[port] in text or f'"{port}"' in text:
+                leaks.append((url, port))
+        own += any(PORT_LABELS[port] in text or f'"{port}"' in text for port in VISIBLE[role])
+    assert leaks == []
+    assert own >= 3  # the scan does find the head's own ports, so it would find others'
+
