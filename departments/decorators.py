@@ -3,6 +3,7 @@
 from functools import wraps
 
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext
 
 from departments.selectors import user_may_enter_data
 
@@ -13,7 +14,7 @@ def brand_service_required(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if not user_may_enter_data(request.user):
-            raise PermissionDenied("只有品牌客服专员可以使用此页面")
+            raise PermissionDenied(gettext("只有品牌客服专员可以使用此页面"))
         return view(request, *args, **kwargs)
 
     return wrapper

@@ -17,6 +17,7 @@ urlpatterns = [
     path("owners/", include("owners.urls")),
     path("plans/", include("improvement_plans.urls")),
     path("api/", include("satisfaction.api_urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]
 

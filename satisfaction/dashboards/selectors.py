@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from statistics import median
 
 from django.db.models import F, Max, Q
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from departments.models import PortCode
 from departments.selectors import ports_visible_to, user_sees_company_wide
@@ -36,7 +36,8 @@ def stage_name(code: str) -> str:
     return str(STAGE_LABELS[code]) if code else ""
 
 
-TARGET_LABELS = {"met": "达标", "missed": "未达标", "undetermined": "不确定"}
+# Marked for translation here, translated when shown (the active language is known only then).
+TARGET_LABELS = {"met": gettext_noop("达标"), "missed": gettext_noop("未达标"), "undetermined": gettext_noop("不确定")}
 
 
 # --- Scope --------------------------------------------------------------------------------------------------------
@@ -149,7 +150,7 @@ class TargetCheck:
 
     @property
     def label(self) -> str:
-        return "未设目标" if self.status == "none" else TARGET_LABELS[self.status]
+        return gettext("未设目标") if self.status == "none" else gettext(TARGET_LABELS[self.status])
 
     @property
     def css(self) -> str:
@@ -352,15 +353,15 @@ class DriverView:
 
     @property
     def quadrant_label(self) -> str:
-        return QUADRANT_LABELS[self.quadrant]
+        return gettext(QUADRANT_LABELS[self.quadrant])
 
 
 QUADRANT_LABELS = {
-    "concentrate": "重点改进区",
-    "keep_up": "优势保持区",
-    "low_priority": "次要改进区",
-    "overkill": "过度投入区",
-    "unknown": "数据不足",
+    "concentrate": gettext_noop("重点改进区"),
+    "keep_up": gettext_noop("优势保持区"),
+    "low_priority": gettext_noop("次要改进区"),
+    "overkill": gettext_noop("过度投入区"),
+    "unknown": gettext_noop("数据不足"),
 }
 
 
