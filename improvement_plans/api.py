@@ -9,12 +9,21 @@ from rest_framework.response import Response
 from improvement_plans.models import ActionItem, ImprovementPlan, ItemKind, ItemStatus, PlanStatus
 from improvement_plans.selectors import plans_visible_to
 from improvement_plans.serializers import (
+    ActionItemCreateSerializer,
     ActionItemSerializer,
     ImprovementPlanSerializer,
     PlanCommentSerializer,
     PlanCreateSerializer,
+    ProgressSerializer,
 )
-from improvement_plans.services import plan_approve, plan_create, plan_return, plan_submit
+from improvement_plans.services import (
+    action_item_create,
+    action_item_progress_add,
+    plan_approve,
+    plan_create,
+    plan_return,
+    plan_submit,
+)
 from satisfaction.permissions import HasRole
 
 
@@ -81,7 +90,7 @@ class ActionItemFilter(django_filters.FilterSet):
 
 
 class ActionItemViewSet(viewsets.ReadOnlyModelViewSet):
-    """行动项 (action items) of the plans this user may see."""
+    """行动项 (action items) of the plans this user may see; the drafter adds them, the responsible heads report progress."""
 
     serializer_class = ActionItemSerializer
     permission_classes = [HasRole]
@@ -93,3 +102,21 @@ class ActionItemViewSet(viewsets.ReadOnlyModelViewSet):
             .select_related("responsible_department", "source_survey")
             .order_by("plan_id", "kind", "id")
         )
+
+    @extend_schema(request=ActionItemCreateSerializer, responses={201: ActionItemSerializer})
+    def create(self, request, *args, **kwargs):
+        body = ActionItemCreateSerializer(data=request.data, plans=plans_visible_to(request.user).order_by("id"))
+        body.is_valid(raise_exception=True)
+        fields = dict(body.validated_data)
+        item = action_item_create(plan=fields.pop("plan"), user=request.user, **fields)
+        return Response(self.get_serializer(item).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ProgressSerializer, responses={201: ActionItemSerializer})
+    @action(detail=True, methods=["post"])
+    def progress(self, request, pk=None):
+        item = self.get_object()
+        body = ProgressSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        action_item_progress_add(item=item, user=request.user, **body.validated_data)
+        item.refresh_from_db()
+        return Response(self.get_serializer(item).data, status=status.HTTP_201_CREATED)

@@ -2,8 +2,8 @@
 
 from rest_framework import serializers
 
-from departments.models import PortCode
-from improvement_plans.models import ActionItem, ImprovementPlan
+from departments.models import Department, PortCode
+from improvement_plans.models import ActionItem, ImprovementPlan, ItemKind, ItemStatus, MeasureCategory
 
 PORT_OR_COMPANY = [("", "公司总体"), *PortCode.choices]
 
@@ -53,3 +53,29 @@ class ActionItemSerializer(serializers.ModelSerializer):
             "no_promise_to_owners", "outcome", "outcome_reference", "created_at", "updated_at",
         ]
         read_only_fields = fields
+
+
+class ActionItemCreateSerializer(serializers.Serializer):
+    """A confirmed improvement item, research topic or process pilot added to a draft plan by its drafter."""
+
+    plan = serializers.PrimaryKeyRelatedField(queryset=ImprovementPlan.objects.none())
+    kind = serializers.ChoiceField(choices=ItemKind.choices, default=ItemKind.IMPROVEMENT)
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    measure_category = serializers.ChoiceField(choices=MeasureCategory.choices)
+    responsible_department = serializers.SlugRelatedField(
+        slug_field="code", queryset=Department.objects.order_by("code"), required=False, allow_null=True, default=None
+    )
+    responsible_person = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    due_on = serializers.DateField(required=False, allow_null=True, default=None)
+
+    def __init__(self, *args, plans=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if plans is not None:
+            self.fields["plan"].queryset = plans
+
+
+class ProgressSerializer(serializers.Serializer):
+    text = serializers.CharField(help_text="进展说明")
+    percent = serializers.IntegerField(min_value=0, max_value=100)
+    status = serializers.ChoiceField(choices=ItemStatus.choices, required=False, allow_null=True, default=None)

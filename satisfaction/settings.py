@@ -264,6 +264,11 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "QuestionKindEnum": "surveys.models.Question.Kind",
         "ImportKindEnum": "surveys.models.ImportJob.Kind",
+        "ActionItemKindEnum": "improvement_plans.models.ItemKind",
+        "ActionItemStatusEnum": "improvement_plans.models.ItemStatus",
+        "ImportStatusEnum": "surveys.models.ImportJob.Status",
+        "PlanStatusEnum": "improvement_plans.models.PlanStatus",
+        "FeedbackStatusEnum": "surveys.models.FeedbackStatus",
     },
 }
 

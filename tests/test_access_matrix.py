@@ -251,3 +251,18 @@ def test_a_heads_dashboards_and_exports_name_no_other_port(world, role, request)
     assert leaks == []
     assert own >= 3  # the scan does find the head's own ports, so it would find others'
 
+
+
+def test_the_drafter_adds_an_action_item_and_only_responsible_heads_report_progress(world, property_head, engineering_head):
+    plan = client_for(property_head).post("/api/v1/plans/", {"year": 2027, "port": "property"}, format="json").json()
+    item = {"plan": plan["id"], "title": "保洁巡检标准化", "measure_category": "process_standards", "responsible_department": "property"}
+    assert client_for(engineering_head).post("/api/v1/action-items/", item, format="json").status_code == 400  # plan not in scope
+    created = client_for(property_head).post("/api/v1/action-items/", item, format="json")
+    assert created.status_code == 201, created.content
+    item_id = created.json()["id"]
+    note = {"text": "完成两个楼盘试点", "percent": 40, "status": "in_progress"}
+    assert client_for(engineering_head).post(f"/api/v1/action-items/{item_id}/progress/", note, format="json").status_code == 404
+    progressed = client_for(property_head).post(f"/api/v1/action-items/{item_id}/progress/", note, format="json")
+    assert progressed.status_code == 201, progressed.content
+    assert progressed.json()["status"] == "in_progress"
+    assert ActionItem.objects.get(pk=item_id).notes.get().percent == 40
