@@ -11,6 +11,7 @@ from satisfaction.permissions import EntersData, ReadAnyRoleWriteDataEntry, Sees
 from surveys.models import ImportJob, Question, Response, Stage, Survey
 from surveys.serializers import (
     ImportJobSerializer,
+    ImportJobSummarySerializer,
     ImportUploadSerializer,
     QuestionSerializer,
     ResponseSerializer,
@@ -145,6 +146,9 @@ class ImportJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return imports_visible_to(self.request.user)
+
+    def get_serializer_class(self):
+        return ImportJobSummarySerializer if self.action == "list" else ImportJobSerializer
 
     @extend_schema(request=ImportUploadSerializer, responses={202: ImportJobSerializer})
     def create(self, request, *args, **kwargs):

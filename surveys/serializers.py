@@ -141,6 +141,19 @@ class ImportJobSerializer(serializers.ModelSerializer):
         return clean(job.errors or [])
 
 
+class ImportJobSummarySerializer(ImportJobSerializer):
+    """An import job in a list: the number of errors, not the errors (a bad file can have ten thousand)."""
+
+    error_count = serializers.SerializerMethodField()
+
+    class Meta(ImportJobSerializer.Meta):
+        fields = [name for name in ImportJobSerializer.Meta.fields if name != "errors"] + ["error_count"]
+        read_only_fields = fields
+
+    def get_error_count(self, job: ImportJob) -> int:
+        return len(job.errors or [])
+
+
 class ImportUploadSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=ImportJob.Kind.choices, default=ImportJob.Kind.RESPONSES)
     survey = serializers.SlugRelatedField(
