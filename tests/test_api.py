@@ -298,3 +298,5 @@ def test_import_errors_come_back_row_by_row_with_phones_masked(staff, world, dja
     assert "13812349999" not in str(job)
     assert "138****9999" in str(job["errors"])  # the stored error quotes the cell; the API masks it
     assert Response.objects.filter(questionnaire_no="X1").count() == 0
+    listed = as_user(staff).get("/api/v1/imports/").json()["results"][0]
+    assert "errors" not in listed and listed["error_count"] == len(job["errors"]) >= 1
