@@ -7,9 +7,11 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from owners.models import Project
 from satisfaction.dashboards import selectors as dashboard_selectors
 from satisfaction.metrics.engine import target_status
 from satisfaction.models import ItemSnapshot, MetricRun, MetricSnapshot
+from satisfaction.services import metrics_compute
 from satisfaction.templatetags.csm import pct
 from surveys.models import Response, Stage, Survey
 from tests.conftest import make_user
@@ -397,3 +399,35 @@ def test_surveys_without_a_start_date_come_last_and_numbers_hold(client, manager
 def test_surveys_without_a_start_date_come_last_and_numbers_hold_on_postgresql(client, manager, surveys):
     """PostgreSQL sorts NULLs first by default, SQLite last: the order is explicit, so both agree."""
     _ordering_and_numbers_hold(client, manager, surveys)
+
+
+def test_cached_panels_never_outlive_a_recompute_a_rename_or_a_new_target(client, manager, surveys, monkeypatch):
+    _, survey = surveys
+    client.force_login(manager)
+    url = "/dashboards/ports/property/?survey=2026-annual"
+    before = value_of(body_rows(client.get(url).content, "port-headline")[0]["cells"][1])
+    assert before == whole(survey, "property").satisfaction_rate
+
+    # Every SUN owner now gives property a 1; the recompute rewrites the snapshots.
+    position = list(survey.questions.order_by("position").values_list("code", flat=True)).index("property")
+    for response in Response.objects.filter(survey=survey, project__code="SUN"):
+        response.answers = response.answers[:position] + "1" + response.answers[position + 1 :]
+        response.save(update_fields=["answers"])
+    metrics_compute(survey_id=survey.pk)
+    after = whole(survey, "property").satisfaction_rate
+    assert after < before
+    assert value_of(body_rows(client.get(url).content, "port-headline")[0]["cells"][1]) == after
+    chart = client.get("/dashboards/ports/property/data.json?survey=2026-annual").json()["charts"]
+    assert "阳光花园" in chart["projects"]["categories"]
+
+    Project.objects.filter(code="SUN").update(name="阳光花园（更名）")
+    assert "阳光花园（更名）" in client.get(url).content.decode()
+
+    import improvement_plans.selectors
+
+    monkeypatch.setattr(
+        improvement_plans.selectors, "plan_targets",
+        lambda *, year: {"company": {}, "ports": {"property": 0.99}}, raising=False,
+    )
+    line = body_rows(client.get(url).content, "port-headline")[0]
+    assert value_of(line["cells"][4]) == 0.99 and line["texts"][5] == "未达标"
