@@ -47,7 +47,9 @@ class LoginRequiredMiddleware:
             # Token-authenticated API calls are authenticated by DRF itself, after this middleware.
             if request.headers.get("Authorization", "").startswith("Token "):
                 return self.get_response(request)
-            return JsonResponse({"detail": "身份认证信息未提供。"}, status=401)
+            refused = JsonResponse({"detail": "身份认证信息未提供。"}, status=401)
+            refused["WWW-Authenticate"] = "Token"  # as DRF answers: a 401 names the scheme to use
+            return refused
         return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
 
 

@@ -64,6 +64,14 @@ def test_the_token_exchange_answers_only_a_post_and_gives_nothing_without_a_pass
 
 
 @pytest.mark.django_db
+def test_an_anonymous_api_call_is_told_to_authenticate_with_a_token():
+    answer = Client().get("/api/v1/metrics/?survey=2026-annual")
+    assert answer.status_code == 401
+    assert answer["WWW-Authenticate"] == "Token"
+    assert "身份认证" in answer.json()["detail"]
+
+
+@pytest.mark.django_db
 def test_static_files_are_served_without_login():
     answer = Client().get("/static/css/app.css")
     assert answer.status_code == 200
