@@ -95,7 +95,7 @@ def port_figure_panel(*, rows, port: str, chosen: SliceFilter, targets: dict) ->
     figures = []
     if row is not None:
         figures = [
-            _figure(port_name(port) + _("满意度"), row.satisfaction_rate, row.satisfaction_ci_low,
+            _figure(_("%(port_label)s满意度") % {"port_label": port_name(port)}, row.satisfaction_rate, row.satisfaction_ci_low,
                     row.satisfaction_ci_high, row.n, targets.get("ports", {}).get(port))
         ]
     return {"template": "dashboards/panels/figures.html", "title": _("端口满意度与目标"), "table_id": "port-headline",
