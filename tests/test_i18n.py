@@ -180,6 +180,8 @@ def test_a_dashboard_cached_in_chinese_is_still_english_for_an_english_reader(cl
         assert text in english
     for text in ("端口看板", "未设目标", "关键驱动因素", "置信区间", "重点改进区"):
         assert text not in english
+    # The text the charts draw comes from the page too (static/js/dashboards.js reads data-t-*).
+    assert 'data-t-interval="95% confidence interval"' in english and 'data-t-median="Median"' in english
 
 
 @pytest.mark.django_db

@@ -15,6 +15,11 @@
   var RED = "#dc3545";
   var charts = [];
 
+  /* Text drawn into the charts, translated by the page (data-t-* on #dashboard); Chinese if the page has none. */
+  function t(key, fallback) {
+    return root.dataset[key] || fallback;
+  }
+
   function fmt(value, digits) {
     if (value === null || value === undefined || isNaN(value)) {
       return "—";
@@ -34,7 +39,7 @@
         return;
       }
       var v = Array.isArray(p.value) ? p.value[1] : p.value;
-      lines.push(p.marker + p.seriesName + "：" + pctLabel(v));
+      lines.push(p.marker + p.seriesName + t("tSep", "：") + pctLabel(v));
     });
     return lines.join("<br>");
   }
@@ -43,7 +48,7 @@
   function intervalSeries(intervals, horizontal) {
     return {
       type: "custom",
-      name: "95% 置信区间",
+      name: t("tInterval", "95% 置信区间"),
       itemStyle: { color: "#212529" },
       silent: true,
       z: 3,
@@ -99,7 +104,7 @@
     if (data.targets && data.targets.some(function (t) { return t !== null; })) {
       series.push({
         type: "scatter",
-        name: "目标",
+        name: t("tTarget", "目标"),
         symbol: horizontal ? "rect" : "rect",
         symbolSize: horizontal ? [4, 22] : [26, 4],
         itemStyle: { color: RED },
@@ -176,7 +181,7 @@
         silent: true,
         symbol: "none",
         lineStyle: { type: "dashed", color: "#6c757d" },
-        label: { formatter: "中位数" },
+        label: { formatter: t("tMedian", "中位数") },
         data: [{ xAxis: data.median_x }, { yAxis: data.median_y }],
       },
       markArea: {
@@ -192,7 +197,8 @@
       tooltip: {
         trigger: "item",
         formatter: function (p) {
-          return p.name + "<br>重要性：" + fmt(p.value[0], 3) + "<br>表现：" + pctLabel(p.value[1]);
+          return p.name + "<br>" + t("tImportance", "重要性：") + fmt(p.value[0], 3) + "<br>" + t("tPerformance", "表现：") +
+            pctLabel(p.value[1]);
         },
       },
       xAxis: { type: "value", name: data.labels.x, nameLocation: "middle", nameGap: 30, min: xMin, max: xMax, axisLabel: { formatter: function (v) { return fmt(v, 2); } } },
@@ -212,25 +218,25 @@
     Array.prototype.forEach.call(elements, function (el) {
       var chart = data.charts[el.dataset.chart];
       if (!chart) {
-        emptyMessage(el, "没有图表数据");
+        emptyMessage(el, t("tNoChart", "没有图表数据"));
         return;
       }
       var option;
       if (chart.kind === "bar") {
         if (!chart.categories.length) {
-          emptyMessage(el, "所选范围没有数据");
+          emptyMessage(el, t("tNoData", "所选范围没有数据"));
           return;
         }
         option = barOption(chart);
       } else if (chart.kind === "line") {
         if (!chart.categories.length) {
-          emptyMessage(el, "还没有可比较的调查");
+          emptyMessage(el, t("tNoTrend", "还没有可比较的调查"));
           return;
         }
         option = lineOption(chart);
       } else if (chart.kind === "quadrant") {
         if (!chart.points.length || chart.median_x === null) {
-          emptyMessage(el, "驱动因素数据不足");
+          emptyMessage(el, t("tFewDrivers", "驱动因素数据不足"));
           return;
         }
         option = quadrantOption(chart);
@@ -283,7 +289,7 @@
     }
   }).catch(function () {
     Array.prototype.forEach.call(root.querySelectorAll("[data-chart]"), function (el) {
-      emptyMessage(el, "图表加载失败，数据见旁边的表格");
+      emptyMessage(el, t("tFailed", "图表加载失败，数据见旁边的表格"));
     });
     root.dataset.chartsReady = "error";
   });
