@@ -55,9 +55,15 @@ def _read_rows(survey_id: int, *, copy: bool) -> pd.DataFrame:
 def survey_frame(*, survey: Survey, copy: bool | None = None) -> pd.DataFrame:
     """One row per response: project code, stage, and one int8 score column per question (0 = not answered).
 
-    ``copy`` reads with PostgreSQL's COPY (the default there); False fetches through the cursor.
+    ``copy`` reads with PostgreSQL's COPY (the default there: binary, CSV with ``copy=True``); False fetches
+    through the cursor.
     """
     codes = [q.code for q in survey_questions(survey=survey)]
+    if copy is None and connection.vendor == "postgresql" and codes:
+        # Binary COPY of fixed-width tuples (see survey_frame_for_projects): about half the CSV path's time.
+        frame = _read_binary(survey.pk, None, codes)
+        if frame is not None:
+            return frame
     rows = _read_rows(survey.pk, copy=connection.vendor == "postgresql" if copy is None else copy)
     matrix = _answer_matrix(rows["answers"], len(codes)) if len(rows) else np.zeros((0, len(codes)), dtype=np.int8)
     scores = pd.DataFrame(matrix, columns=codes)
