@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
@@ -30,9 +31,15 @@ METRIC_COLUMNS = [
 
 
 def safe_cell(value):
-    """Neutralise text that a spreadsheet would read as a formula (=, +, -, @, tab, CR, NUL) with a leading quote."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
+    """Neutralise text that a spreadsheet would read as a formula (=, +, -, @, tab, CR, NUL) with a leading quote.
+
+    Control characters that xlsx cannot hold (NUL and the like, from a hostile or broken file) are then dropped:
+    openpyxl would refuse the whole workbook otherwise.
+    """
+    if isinstance(value, str):
+        if value.startswith(FORMULA_PREFIXES):
+            value = "'" + value
+        return ILLEGAL_CHARACTERS_RE.sub("", value)
     return value
 
 
