@@ -13,6 +13,7 @@ from datetime import date
 
 from django.contrib.auth import get_user_model
 from django.db.models import F, Q, QuerySet
+from django.utils.translation import gettext
 
 from departments.models import PortCode, Role, WorkingGroup
 from departments.selectors import (
@@ -252,7 +253,7 @@ class Actual:
 
     @property
     def status_label(self) -> str:
-        return {"met": "达成", "missed": "未达成"}.get(self.status, "不确定")
+        return {"met": gettext("达成"), "missed": gettext("未达成")}.get(self.status, gettext("不确定"))
 
 
 def _actual(snapshot: MetricSnapshot, measure: str, target: float | None) -> Actual:

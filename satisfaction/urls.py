@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
 from satisfaction import views
 
@@ -21,6 +22,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-admin.site.site_header = "客户满意度管理 · 系统管理"
-admin.site.site_title = "客户满意度管理"
-admin.site.index_title = "系统管理"
+admin.site.site_header = _("客户满意度管理 · 系统管理")
+admin.site.site_title = _("客户满意度管理")
+admin.site.index_title = _("系统管理")

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlencode
 
 from django import forms
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -43,7 +46,7 @@ class FilterForm(forms.Form):
     survey = forms.CharField(required=False, max_length=64)
     project = forms.CharField(required=False, max_length=32)
     stage = forms.ChoiceField(required=False, choices=[("", ""), *Stage.choices],
-                              error_messages={"invalid_choice": "未知的业主阶段“%(value)s”"})
+                              error_messages={"invalid_choice": gettext_lazy("未知的业主阶段“%(value)s”")})
 
 
 @dataclass
@@ -120,8 +123,24 @@ def _state_json(survey) -> dict:
 # cached entry is never shown after its inputs moved on: nothing goes stale, old keys simply age out.
 # (The fill state — "更新中" and when the numbers were computed — and the per-user parts of the page are not cached.)
 
-CACHE_SCHEMA = 1  # bump when a panel's template or context changes shape
 CACHE_SECONDS = 3600
+
+
+@functools.cache
+def _code_version() -> str:
+    """A digest of the code that renders the panels, so that a deploy never serves fragments of the old code
+    from a shared cache."""
+    here = Path(__file__).resolve().parent
+    sources = [
+        here / "panels.py",
+        here / "selectors.py",
+        here.parent / "templatetags" / "dashboard_tags.py",
+        *sorted((settings.BASE_DIR / "templates" / "dashboards").rglob("*.html")),
+    ]
+    digest = hashlib.sha256()
+    for source in sources:
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _panels_bundle(kind: str, filters: Filters, key_parts: tuple, build: Callable[[], list[dict]]) -> dict:
@@ -137,7 +156,7 @@ def _panels_bundle(kind: str, filters: Filters, key_parts: tuple, build: Callabl
         tuple((p.pk, p.code, p.name) for p in filters.projects),
         key_parts,
     )
-    key = f"dashboards:{CACHE_SCHEMA}:{kind}:{hashlib.sha256(repr(parts).encode()).hexdigest()}"
+    key = f"dashboards:{_code_version()}:{kind}:{hashlib.sha256(repr(parts).encode()).hexdigest()}"
     bundle = cache.get(key)
     if bundle is None:
         panels = build()
