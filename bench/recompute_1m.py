@@ -7,8 +7,8 @@ Works in its own database ``csm_bench_recompute`` on that server (created and mi
 ``seed_scale --responses 1000000 --projects 20`` once and then reused; ``--reseed`` starts over). Prints, each the
 median of ``--repeat`` runs:
 
-- the production path, ``metrics_compute`` (one task): COPY the answer strings out, the numpy engine, replace the
-  snapshots in one transaction — and its parts;
+- the production path, ``metrics_compute`` (one task): binary COPY of the answer strings, the numpy engine,
+  replace the snapshots in one transaction — and its parts, with the CSV COPY read beside the binary one;
 - the partitioned path (``metrics_partial_compute`` per group of projects, ``metrics_combine_partials``): the
   total work, and the wall time with the groups counted by 2 processes at once (as 2 workers would);
 - baseline 1, the same engine fed by the Django ORM (``values_list`` iteration instead of COPY);
@@ -92,7 +92,7 @@ def main() -> None:
     from django.db import connection, connections
 
     from satisfaction.metrics.engine import compute_survey_metrics
-    from satisfaction.selectors import _answer_matrix, survey_frame, survey_frame_for_projects, survey_question_specs
+    from satisfaction.selectors import _answer_matrix, survey_frame, survey_question_specs
     from satisfaction.services import (
         metrics_combine_partials,
         metrics_compute,
@@ -131,11 +131,11 @@ def main() -> None:
     t_all, _ = timed(lambda: metrics_compute(survey_id=survey.pk), args.repeat)
     report("metrics_compute: read + engine + replace snapshots", t_all, "goal ≤ 5 s")
     t_read, frame = timed(lambda: survey_frame(survey=survey), args.repeat)
-    report("  read (COPY answer strings → int8 matrix)", t_read)
-    t_binary, binary_frame = timed(lambda: survey_frame_for_projects(survey=survey), args.repeat)
-    report("  read by the partition reader (binary COPY, all projects)", t_binary, "the same frame, parsed by np.frombuffer")
+    report("  read (binary COPY → one np.frombuffer → int8 matrix)", t_read)
+    t_csv, csv_frame = timed(lambda: survey_frame(survey=survey, copy=True), args.repeat)
+    report("  (the same read as CSV COPY parsed by pandas)", t_csv, "not used; for comparison")
     t_engine, metrics = timed(lambda: compute_survey_metrics(frame, specs), args.repeat)
-    assert compute_survey_metrics(binary_frame, specs) == metrics
+    assert compute_survey_metrics(csv_frame, specs) == metrics
     report("  engine (every slice, items, drivers)", t_engine,
            f"{len(metrics.rows)} metric + {len(metrics.items)} item + {len(metrics.drivers)} driver rows")
     from django.utils import timezone
