@@ -10,9 +10,9 @@ PORT_OR_COMPANY = [("", "公司总体"), *PortCode.choices]
 
 class ImprovementPlanSerializer(serializers.ModelSerializer):
     port = serializers.ChoiceField(choices=PORT_OR_COMPANY, read_only=True, help_text="空 = 公司总体计划")
-    baseline_survey = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    submitted_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    baseline_survey = serializers.CharField(source="baseline_survey.code", read_only=True, allow_null=True)
+    created_by = serializers.CharField(source="created_by.username", read_only=True, allow_null=True)
+    submitted_by = serializers.CharField(source="submitted_by.username", read_only=True, allow_null=True)
 
     class Meta:
         model = ImprovementPlan
@@ -40,8 +40,8 @@ class PlanCommentSerializer(serializers.Serializer):
 
 
 class ActionItemSerializer(serializers.ModelSerializer):
-    responsible_department = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    source_survey = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    responsible_department = serializers.CharField(source="responsible_department.code", read_only=True, allow_null=True)
+    source_survey = serializers.CharField(source="source_survey.code", read_only=True, allow_null=True)
 
     class Meta:
         model = ActionItem

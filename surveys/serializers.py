@@ -114,8 +114,8 @@ class ResponseSerializer(serializers.ModelSerializer):
 
 
 class ImportJobSerializer(serializers.ModelSerializer):
-    survey = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    survey = serializers.CharField(source="survey.code", read_only=True, allow_null=True)
+    created_by = serializers.CharField(source="created_by.username", read_only=True, allow_null=True)
     errors = serializers.SerializerMethodField()
 
     class Meta:
