@@ -183,3 +183,10 @@ def test_a_change_is_significant_only_beyond_1_96_and_a_survey_without_the_slice
     assert z_big > 1.96
     assert points[1].change.z == pytest.approx(z_big) and points[1].direction == "up"
     assert points[2].direction == "down"
+
+
+def test_with_a_stage_chosen_the_drivers_say_they_cover_every_stage(client, manager, surveys):
+    client.force_login(manager)
+    page = client.get("/dashboards/ports/property/?stage=veteran").content.decode()
+    assert 'id="drivers-all-stages"' in page
+    assert 'id="drivers-all-stages"' not in client.get("/dashboards/ports/property/").content.decode()

@@ -302,7 +302,7 @@ def port_panels(*, survey: Survey, surveys: list[Survey], port: str, chosen: Sli
         projects_panel(rows=rows, port=port, chosen=chosen),
         port_stage_panel(rows=rows, port=port, chosen=chosen),
         items_panel(items=items, title=_("细项满意度（由弱到强）")),
-        drivers_panel(drivers=drivers, outcome=port_name(port)),
+        drivers_panel(drivers=drivers, outcome=port_name(port)) | {"all_stages": bool(chosen.stage)},
         trend_panel(trends=trends, ports=[port]),
     ]
 
