@@ -57,6 +57,12 @@ def broker_url(settings, monkeypatch):
 
     yield use
     celery_app.pool.force_close_all()
+    # A closed pool refuses every later producer, and even an eager task acquires one: later tests start afresh.
+    from kombu import pools
+
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+    pools.reset()
 
 
 @pytest.mark.django_db
