@@ -7,6 +7,7 @@ The numbers are pure functions over small dataclasses (``callback_due_items``, `
 
 from __future__ import annotations
 
+import hashlib
 import math
 import statistics
 from collections import Counter
@@ -15,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
-from django.db.models import Count, Q, QuerySet
+from django.core.cache import cache
+from django.db.models import Count, Max, Q, QuerySet
 from django.http import Http404
 
 from departments.models import PortCode, Role
@@ -433,12 +435,37 @@ def feedback_port_evidence(
     return port_evidence(port=port, facts=facts, projects=projects, satisfaction=satisfaction)
 
 
+def feedback_port_version(*, port: str) -> tuple:
+    """The state of a port's feedback, for cache keys: any record added, removed or saved changes it (``updated_at``
+    moves on every save; the count and the largest id catch deletions and additions)."""
+    state = Feedback.objects.filter(port=port).aggregate(n=Count("id"), top=Max("id"), last=Max("updated_at"))
+    return (state["n"], state["top"], state["last"])
+
+
+# The evidence of a port is the same for everybody who may see the port; cached under the feedback state and the
+# survey's snapshot version. The short TTL bounds what the key does not name (a project's unit or owner count).
+EVIDENCE_SECONDS = 60
+
+
+def feedback_port_evidence_cached(*, port: str, survey: Survey | None) -> PortEvidence:
+    snapshot_at = (
+        MetricSnapshot.objects.filter(survey=survey).aggregate(at=Max("computed_at"))["at"] if survey else None
+    )
+    parts = (port, survey.pk if survey else None, snapshot_at, feedback_port_version(port=port))
+    key = "feedback:evidence:" + hashlib.sha256(repr(parts).encode()).hexdigest()
+    evidence = cache.get(key)
+    if evidence is None:
+        evidence = feedback_port_evidence(port=port, survey=survey)
+        cache.set(key, evidence, EVIDENCE_SECONDS)
+    return evidence
+
+
 def feedback_port_panel(*, port: str, survey: Survey | None, user) -> dict:
     """Context of ``templates/feedback/port_panel.html``: nothing when the user may not see the port."""
     if port not in ports_visible_to(user):
         return {"feedback_evidence": None, "feedback_port": port, "feedback_survey": survey}
     return {
-        "feedback_evidence": feedback_port_evidence(port=port, survey=survey),
+        "feedback_evidence": feedback_port_evidence_cached(port=port, survey=survey),
         "feedback_port": port,
         "feedback_port_label": PortCode(port).label,
         "feedback_survey": survey,

@@ -18,6 +18,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
@@ -39,6 +40,7 @@ from satisfaction.dashboards.selectors import (
     question_labels,
 )
 from satisfaction.exports import scorecard_xlsx
+from surveys.feedback_selectors import feedback_port_version
 from surveys.models import Stage
 
 
@@ -163,11 +165,43 @@ def _panels_bundle(kind: str, filters: Filters, key_parts: tuple, build: Callabl
         html = render_to_string("dashboards/_panels.html", {"panels": panels, "survey": survey, "query": filters.query()})
         bundle = {"html": html, "charts": P.charts_of(panels)}
         cache.set(key, bundle, CACHE_SECONDS)
-    return bundle
+    return bundle | {"key": key}
 
 
-def _page(request, template: str, filters: Filters, extra: dict) -> HttpResponse:
+# --- The page body, cached too; the shell around it is rendered per request ---------------------------------------
+#
+# Past the panels, the rest of a dashboard page (heading, filters, "computed at" line, the feedback panel) is
+# rendered again on every request, as is the navbar. The body is the same for everybody who sees the same ports
+# with the same filters, so it is rendered once against a bare parent (``_bare.html``: no navbar, no user, no
+# CSRF token) and cached under a key that names its inputs: the panels' key (which already names the snapshot
+# version of every survey, the targets, labels, slice, language and the user's ports), the fill state (the
+# "更新中" badge and the computed-at time), the path, and what the caller adds (the feedback state for the port page,
+# the visible ports for the overview). The per-request shell (``_shell.html``: navbar, username, CSRF token,
+# messages) is rendered around it every time. Never keyed on the user id: heads of one department share entries,
+# and a user with other ports gets another key. The short TTL bounds what no key can name (a project's unit count
+# in the feedback panel).
+
+BODY_SECONDS = 60
+_BODY_MARK = "<!--csm-body-->"
+
+
+def _page_body(request, template: str, context: dict, key_parts: tuple) -> tuple[str, str]:
+    key = "dashboards:body:" + hashlib.sha256(repr((_code_version(), get_language(), request.path, key_parts))
+                                              .encode()).hexdigest()
+    cached = cache.get(key)
+    if cached is None:
+        html = render_to_string(template, context | {"base_template": "dashboards/_bare.html"}, request=request)
+        title, _mark, body = html.partition(_BODY_MARK)
+        cached = (title.strip(), body)
+        cache.set(key, cached, BODY_SECONDS)
+    return cached
+
+
+def _page(request, template: str, filters: Filters, extra: dict, *, cache_parts: tuple | None = None) -> HttpResponse:
+    """The page; with ``cache_parts`` (every input of ``extra`` the filters do not already name) its body comes
+    from the body cache and only the shell is rendered now."""
     survey = filters.survey
+    state = dashboard_run_state(survey=survey) if survey else None
     context = {
         "survey": survey,
         "surveys": filters.surveys,
@@ -176,9 +210,22 @@ def _page(request, template: str, filters: Filters, extra: dict) -> HttpResponse
         "chosen": filters.chosen,
         "slice_label": P.slice_label(filters.chosen),
         "query": filters.query(),
-        "state": dashboard_run_state(survey=survey) if survey else None,
+        "state": state,
     } | extra
-    return render(request, template, context)
+    if cache_parts is None or getattr(request, "htmx", False):
+        return render(request, template, context)
+    key_parts = (
+        survey.pk if survey else None,
+        filters.chosen.project_id,
+        filters.chosen.stage,
+        tuple((s.pk, s.code, s.name, s.starts_on, s.snapshot_at) for s in filters.surveys),
+        tuple((p.pk, p.code, p.name) for p in filters.projects),
+        (state["computed_at"], state["pending"]) if state else None,
+        filters.query(),
+        cache_parts,
+    )
+    title, body = _page_body(request, template, context, key_parts)
+    return render(request, "dashboards/_shell.html", {"page_title": mark_safe(title), "page_body": mark_safe(body)})
 
 
 # --- Company overview ---------------------------------------------------------------------------------------------
@@ -203,12 +250,14 @@ def overview(request):
         filters = _filters(request)
     except BadFilter as exc:
         return _bad_filter(request, exc)
+    bundle = _overview_bundle(filters, ports)
+    company_wide = user_sees_company_wide(request.user)
     return _page(request, "dashboards/overview.html", filters, {
-        "panels_html": _overview_bundle(filters, ports)["html"],
+        "panels_html": bundle["html"],
         "ports": [(code, port_name(code)) for code in ports],
-        "company_wide": user_sees_company_wide(request.user),
+        "company_wide": company_wide,
         "data_url": reverse("dashboards:overview_data") + "?" + filters.query(),
-    })
+    }, cache_parts=(bundle.get("key"), tuple(ports), company_wide))
 
 
 @require_GET
@@ -249,12 +298,15 @@ def port_dashboard(request, port: str):
         filters = _filters(request)
     except BadFilter as exc:
         return _bad_filter(request, exc)
+    bundle = _port_bundle(filters, port)
+    # The feedback panel in the body: its own state (scope is settled: _port let the user see this port).
+    feedback = feedback_port_version(port=port)
     return _page(request, "dashboards/port.html", filters, {
         "port": port,
         "port_label": port_name(port),
-        "panels_html": _port_bundle(filters, port)["html"],
+        "panels_html": bundle["html"],
         "data_url": reverse("dashboards:port_data", args=[port]) + "?" + filters.query(),
-    })
+    }, cache_parts=(bundle.get("key"), port, feedback))
 
 
 @require_GET
@@ -307,13 +359,14 @@ def project_scorecard(request, code: str):
         return _bad_filter(request, exc)
     project = filters.chosen.project
     query = filters.query(project="")
+    bundle = _scorecard_bundle(filters, ports)
     return _page(request, "dashboards/project.html", filters, {
         "project": project,
-        "panels_html": _scorecard_bundle(filters, ports)["html"],
+        "panels_html": bundle["html"],
         "query": query,
         "data_url": reverse("dashboards:project_data", args=[project.code]) + "?" + query,
         "export_url": reverse("dashboards:project_xlsx", args=[project.code]) + ("?" + query if query else ""),
-    })
+    }, cache_parts=(bundle.get("key"), tuple(ports), query))
 
 
 @require_GET
