@@ -8,7 +8,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from owners.models import Project
-from satisfaction.metrics.engine import compute_survey_metrics
+from satisfaction.metrics.engine import (
+    CellCounts,
+    combine_counts,
+    compute_survey_metrics,
+    metrics_from_counts,
+    survey_cell_counts,
+)
 from satisfaction.models import DriverSnapshot, ItemSnapshot, MetricRun, MetricSnapshot
 from satisfaction.selectors import survey_frame, survey_question_specs
 from surveys.models import Survey
@@ -182,9 +188,10 @@ def metrics_write_snapshots(*, survey: Survey, metrics, computed_at) -> None:
 
 
 # Partitioned recompute: several workers share one large survey ------------------------------------------------
-# The engine's numbers are sums over project × stage cells (and per-project joint score tables for the drivers),
-# so each worker counts a range of projects (``metrics_partial_compute``) and one callback adds the counts up and
-# replaces the snapshots in one transaction (``metrics_combine_partials``), through a Celery chord. A partition
+# The engine derives every number from additive integer counts (``CellCounts``: per project × stage cell, and
+# per-project moments for the drivers), so each worker counts a range of projects (``metrics_partial_compute``)
+# and one callback adds the counts up, derives the rows exactly as the single task does and replaces the
+# snapshots in one transaction (``metrics_combine_partials``), through a Celery chord. A partition
 # that dies is redelivered (acks_late) and recounted; until the callback commits, pages keep the previous snapshots.
 
 
@@ -250,22 +257,21 @@ def metrics_compute_partitioned(*, survey_id: int, plan: list[list[int]] | None 
 
 
 def metrics_partial_compute(*, survey_id: int, project_ids: list[int]) -> dict:
-    """Additive counts of one group of projects' responses (read-only: nothing is written)."""
-    from satisfaction.metrics.partials import partial_counts
+    """Additive counts of one group of projects' responses, as JSON-able lists (read-only: nothing is written)."""
     from satisfaction.selectors import survey_frame_for_projects
 
     survey = Survey.objects.get(pk=survey_id)
     frame = survey_frame_for_projects(survey=survey, project_ids=project_ids)
-    return partial_counts(frame, survey_question_specs(survey=survey))
+    return survey_cell_counts(frame, survey_question_specs(survey=survey)).as_dict()
 
 
 def metrics_combine_partials(*, survey_id: int, partials: list[dict], run_ids: list[int]) -> int:
     """Add the partial counts up, replace the survey's snapshots in one transaction, mark the runs done."""
-    from satisfaction.metrics.partials import combine_partials
-
     survey = Survey.objects.get(pk=survey_id)
-    metrics = combine_partials(partials, survey_question_specs(survey=survey))
-    responses = sum(sum(sum(cell) for cell in part["responses"]) for part in partials if part["projects"])
+    specs = survey_question_specs(survey=survey)
+    counts = combine_counts([CellCounts.from_dict(part) for part in partials], specs)
+    metrics = metrics_from_counts(counts, specs)
+    responses = counts.total_responses
     metrics_write_snapshots(survey=survey, metrics=metrics, computed_at=timezone.now())
     finished_at = timezone.now()
     done = MetricRun.objects.filter(id__in=run_ids).exclude(status=MetricRun.Status.DONE)

@@ -1,12 +1,21 @@
 """The partitioned recompute (several workers share a large survey) gives exactly the single-task numbers."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 from django.core.management import call_command
 
-from satisfaction.metrics.engine import STAGES, QuestionSpec, compute_survey_metrics
-from satisfaction.metrics.partials import combine_partials, partial_counts
+from satisfaction.metrics.engine import (
+    STAGES,
+    CellCounts,
+    QuestionSpec,
+    combine_counts,
+    compute_survey_metrics,
+    metrics_from_counts,
+    survey_cell_counts,
+)
 from satisfaction.models import DriverSnapshot, ItemSnapshot, MetricRun, MetricSnapshot
 from satisfaction.services import (
     metrics_combine_partials,
@@ -32,6 +41,57 @@ def random_frame(seed: int, n: int, projects: int) -> pd.DataFrame:
         scores[rng.random(n) < 0.1] = 0
         frame[q.code] = scores
     return frame
+
+
+def partial_counts(frame: pd.DataFrame, questions) -> dict:
+    """What a partition task hands the chord: the counts as JSON (through a real JSON round trip)."""
+    return json.loads(json.dumps(survey_cell_counts(frame, questions).as_dict()))
+
+
+def combine_partials(partials: list[dict], questions) -> object:
+    return metrics_from_counts(combine_counts([CellCounts.from_dict(part) for part in partials], questions), questions)
+
+
+def test_the_counts_of_two_disjoint_halves_of_a_frame_add_up_to_the_counts_of_the_whole():
+    frame = random_frame(6, 2000, 5)
+    # Halves split by response, not by project: every project and most cells are in both halves.
+    first = np.random.default_rng(6).random(len(frame)) < 0.5
+    whole = survey_cell_counts(frame, QUESTIONS)
+
+    halves = survey_cell_counts(frame[first], QUESTIONS) + survey_cell_counts(frame[~first], QUESTIONS)
+
+    assert halves == whole
+    assert halves.total_responses == len(frame)
+    assert whole.answered.sum() == (frame[[q.code for q in QUESTIONS]] > 0).to_numpy().sum()
+    assert halves != survey_cell_counts(frame[first], QUESTIONS)
+
+
+def test_the_counts_of_projects_that_only_one_half_has_are_placed_on_the_sorted_project_axis():
+    frame = random_frame(7, 600, 4)
+    low, high = frame[frame.project.isin(["P00", "P02"])], frame[frame.project.isin(["P01", "P03"])]
+
+    whole = survey_cell_counts(frame, QUESTIONS)
+    assert survey_cell_counts(high, QUESTIONS) + survey_cell_counts(low, QUESTIONS) == whole
+    empty = survey_cell_counts(frame.iloc[:0], QUESTIONS)
+    assert empty + whole == whole
+
+
+def test_counts_survive_the_json_round_trip_of_a_chord_including_no_responses():
+    frame = random_frame(8, 300, 3)
+    for part in (frame, frame.iloc[:0]):
+        counts = survey_cell_counts(part, QUESTIONS)
+        assert CellCounts.from_dict(json.loads(json.dumps(counts.as_dict()))) == counts
+
+
+def test_the_driver_moments_are_the_sums_over_responses_that_answered_both_items():
+    frame = random_frame(9, 800, 3)
+    counts = survey_cell_counts(frame, QUESTIONS)
+    pair = counts.pairs.index(("service_care", "service"))
+    for p, project in enumerate(counts.projects):
+        rows = frame[(frame.project == project) & (frame.service_care > 0) & (frame.service > 0)]
+        x, y = rows.service_care.astype(int), rows.service.astype(int)
+        expected = [len(rows), x.sum(), y.sum(), (x * x).sum(), (y * y).sum(), (x * y).sum()]
+        assert counts.moments[pair, p].tolist() == expected
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

@@ -1,7 +1,10 @@
 """The metrics engine: pure functions from survey answers to satisfaction and loyalty numbers (DESIGN.md §2).
 
 No ORM here. ``compute_survey_metrics`` takes a pandas frame (one row per response: ``project``, ``stage``
-and one integer column per question code, 0 = not answered) and returns dataclass rows for every slice.
+and one integer column per question code, 0 = not answered) and returns dataclass rows for every slice, in two
+stages: ``survey_cell_counts`` (frame → additive integer ``CellCounts``) and ``metrics_from_counts`` (counts →
+rows). A partitioned recompute counts each group of projects apart, adds the counts and runs the second stage
+once, so it gives the single pass's rows bit for bit.
 """
 
 from __future__ import annotations
@@ -159,57 +162,148 @@ def _rate(k: int, n: int) -> float | None:
     return k / n if n else None
 
 
+# --- stage 1: additive counts ------------------------------------------------------------------------------
+# Every number the engine reports is a function of integer counts that add up across disjoint sets of responses:
+# per question and project × stage cell the answers given, the satisfied answers and the sum of scores; the
+# loyalty base and loyal responses per cell; and, for the key drivers, per project the exact integer moments
+# n, Σx, Σy, Σx², Σy², Σxy of each (detail item, outcome) pair. ``survey_cell_counts`` counts a frame,
+# ``CellCounts.__add__`` adds the counts of several frames (a partitioned recompute), ``metrics_from_counts``
+# derives the rows. Counts are exact integers, so the rows do not depend on how the responses were split.
+
 LEVELS = 6  # a score column holds 0 (not answered) or 1–5
 _SCORE_VALUES = np.arange(LEVELS, dtype=np.int64)
+MOMENTS = ("n", "sx", "sy", "sxx", "syy", "sxy")
 
 
-class _Cells:
-    """Integer counts in every project × stage cell; the all-project / all-stage margins are sums of cells.
+def _moment_weights() -> np.ndarray:
+    """(x score × y score, moment): what one response with scores (x, y) adds to each moment; 0 unless both answered."""
+    x, y = np.divmod(np.arange(LEVELS * LEVELS, dtype=np.int64), LEVELS)
+    both = (x > 0) & (y > 0)
+    return np.stack([both, x, y, x * x, y * y, x * y], axis=1) * both[:, None]
 
-    Each count is one integer ``np.bincount`` over a combined index (cell × score), which is several times faster
-    than a weighted (float) bincount per statistic and exact by construction.
+
+_MOMENT_WEIGHTS = _moment_weights()
+
+
+def _outcomes(questions: Sequence[QuestionSpec]) -> list[tuple[str | None, str]]:
+    """(port or None for headline, outcome item) in report order: headline, the known ports, then any others."""
+    port_items = {q.port: q.code for q in questions if q.kind == "port"}
+    outcomes: list[tuple[str | None, str]] = [(None, "overall")]
+    outcomes += [(port, port_items[port]) for port in PORTS if port in port_items]
+    outcomes += [(port, code) for port, code in port_items.items() if port not in PORTS]
+    return outcomes
+
+
+def _driver_sets(questions: Sequence[QuestionSpec]) -> list[tuple[str | None, str, list[str]]]:
+    """(port, outcome, detail items) in report order; sets without items or without the outcome are left out."""
+    codes = {q.code for q in questions}
+    detail = [q for q in questions if q.kind == "detail"]
+    outcomes = _outcomes(questions)
+    sets = [(None, "overall", [q.code for q in detail])]
+    sets += [(port, code, [q.code for q in detail if q.port == port]) for port, code in outcomes[1:]]
+    return [(port, outcome, items) for port, outcome, items in sets if items and outcome in codes]
+
+
+def _driver_pairs(questions: Sequence[QuestionSpec]) -> tuple[tuple[str, str], ...]:
+    """Every (detail item, outcome) pair whose moments the drivers need, once each."""
+    return tuple(dict.fromkeys((item, outcome) for _, outcome, items in _driver_sets(questions) for item in items))
+
+
+@dataclass(frozen=True, eq=False)
+class CellCounts:
+    """Additive integer counts of a set of responses to one questionnaire (see the section comment above).
+
+    Arrays are int64 with the project axis second to last: ``responses`` (project, stage); ``answered``,
+    ``satisfied``, ``score_sum`` (question, project, stage); ``loyalty_base``, ``loyal`` (project, stage), zero
+    when the questionnaire lacks a headline item; ``moments`` (pair, project, moment) in ``MOMENTS`` order.
     """
 
-    def __init__(self, project_index: np.ndarray, stage_index: np.ndarray, n_projects: int):
-        self.n_projects = n_projects
-        self.size = n_projects * len(STAGES)
-        self.cell = (project_index * len(STAGES) + stage_index).astype(np.intp)
-        self.cell_levels = self.cell * LEVELS
+    codes: tuple[str, ...]
+    pairs: tuple[tuple[str, str], ...]
+    projects: tuple[str, ...]
+    responses: np.ndarray
+    answered: np.ndarray
+    satisfied: np.ndarray
+    score_sum: np.ndarray
+    loyalty_base: np.ndarray
+    loyal: np.ndarray
+    moments: np.ndarray
 
-    def count(self) -> np.ndarray:
-        """Responses per cell, shape (n_projects, n_stages)."""
-        return np.bincount(self.cell, minlength=self.size).reshape(self.n_projects, len(STAGES))
+    ARRAYS = ("responses", "answered", "satisfied", "score_sum", "loyalty_base", "loyal", "moments")
 
-    def score_table(self, column: np.ndarray) -> np.ndarray:
-        """How many responses gave each score (0–5) in each cell, shape (n_projects, n_stages, 6)."""
-        counts = np.bincount(self.cell_levels + column, minlength=self.size * LEVELS)
-        return counts.reshape(self.n_projects, len(STAGES), LEVELS)
+    @classmethod
+    def empty(cls, questions: Sequence[QuestionSpec]) -> CellCounts:
+        codes = tuple(q.code for q in questions)
+        return cls._zeros(codes, _driver_pairs(questions), ())
+
+    @classmethod
+    def _zeros(
+        cls, codes: tuple[str, ...], pairs: tuple[tuple[str, str], ...], projects: tuple[str, ...]
+    ) -> CellCounts:
+        p, s, q = len(projects), len(STAGES), len(codes)
+        shapes = {
+            "responses": (p, s),
+            "answered": (q, p, s),
+            "satisfied": (q, p, s),
+            "score_sum": (q, p, s),
+            "loyalty_base": (p, s),
+            "loyal": (p, s),
+            "moments": (len(pairs), p, len(MOMENTS)),
+        }
+        return cls(codes, pairs, projects, **{name: np.zeros(shapes[name], dtype=np.int64) for name in cls.ARRAYS})
+
+    @property
+    def total_responses(self) -> int:
+        return int(self.responses.sum())
+
+    def __add__(self, other: CellCounts) -> CellCounts:
+        """The counts of both sets of responses; projects present in both are added cell by cell."""
+        if not isinstance(other, CellCounts):
+            return NotImplemented
+        if self.codes != other.codes or self.pairs != other.pairs:
+            raise ValueError("counts of different questionnaires cannot be combined")
+        # Sorted codes: the same project axis as pd.factorize(sort=True) gives a single frame.
+        total = self._zeros(self.codes, self.pairs, tuple(sorted(set(self.projects) | set(other.projects))))
+        position = {code: i for i, code in enumerate(total.projects)}
+        for part in (self, other):
+            rows = np.array([position[code] for code in part.projects], dtype=np.intp)
+            for name in self.ARRAYS:
+                # Each part lists a project once, so a fancy-indexed += adds every row.
+                getattr(total, name)[..., rows, :] += getattr(part, name)
+        return total
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CellCounts):
+            return NotImplemented
+        return (self.codes, self.pairs, self.projects) == (other.codes, other.pairs, other.projects) and all(
+            np.array_equal(getattr(self, name), getattr(other, name)) for name in self.ARRAYS
+        )
+
+    __hash__ = None  # mutable arrays inside
+
+    def as_dict(self) -> dict:
+        """Plain JSON-able lists, so that a Celery chord can carry the counts between workers."""
+        return {
+            "codes": list(self.codes),
+            "pairs": [list(pair) for pair in self.pairs],
+            "projects": list(self.projects),
+            **{name: getattr(self, name).tolist() for name in self.ARRAYS},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> CellCounts:
+        shape = cls._zeros(tuple(data["codes"]), tuple(tuple(p) for p in data["pairs"]), tuple(data["projects"]))
+        # reshape: a list of zero projects loses the inner dimensions.
+        arrays = {name: np.array(data[name], dtype=np.int64).reshape(getattr(shape, name).shape) for name in cls.ARRAYS}
+        return cls(shape.codes, shape.pairs, shape.projects, **arrays)
 
 
-def _slices(responses: np.ndarray, projects: Sequence[str]):
-    """Yield (project code or None, stage or None, project index or None, stage index or None) for every slice
-    whose project × stage cell holds at least one response."""
-    yield None, None, None, None
-    for p, code in enumerate(projects):
-        if responses[p].sum() > 0:
-            yield code, None, p, None
-    for s, stage in enumerate(STAGES):
-        if responses[:, s].sum() > 0:
-            yield None, stage, None, s
-    for p, code in enumerate(projects):
-        for s, stage in enumerate(STAGES):
-            if responses[p, s] > 0:
-                yield code, stage, p, s
-
-
-def _pick(table: np.ndarray, p: int | None, s: int | None) -> int | float:
-    if p is None and s is None:
-        return table.sum()
-    if s is None:
-        return table[p].sum()
-    if p is None:
-        return table[:, s].sum()
-    return table[p, s]
+def combine_counts(parts: Sequence[CellCounts], questions: Sequence[QuestionSpec]) -> CellCounts:
+    """The sum of several partitions' counts (none: the counts of no responses)."""
+    total = CellCounts.empty(questions)
+    for part in parts:
+        total = total + part
+    return total
 
 
 def _score_matrix(frame: pd.DataFrame, codes: Sequence[str]) -> np.ndarray:
@@ -230,6 +324,59 @@ def _score_matrix(frame: pd.DataFrame, codes: Sequence[str]) -> np.ndarray:
     return matrix
 
 
+def survey_cell_counts(frame: pd.DataFrame, questions: Sequence[QuestionSpec]) -> CellCounts:
+    """The additive counts of the responses in ``frame`` (columns as for ``compute_survey_metrics``).
+
+    Each count is one integer ``np.bincount`` over a combined index (cell × score, or project × x × y), which is
+    several times faster than a weighted (float) bincount per statistic and exact by construction.
+    """
+    if len(frame) == 0:
+        return CellCounts.empty(questions)
+    codes = tuple(q.code for q in questions)
+    column = {code: j for j, code in enumerate(codes)}
+    project_index, project_codes = pd.factorize(frame["project"], sort=True)
+    if (project_index < 0).any():
+        raise ValueError("response without a project in frame")
+    stage_index = pd.Index(STAGES).get_indexer(frame["stage"])
+    if (stage_index < 0).any():
+        raise ValueError("unknown stage in frame")
+    counts = CellCounts._zeros(codes, _driver_pairs(questions), tuple(str(p) for p in project_codes))
+    n_projects, n_stages = len(project_codes), len(STAGES)
+    size = n_projects * n_stages
+    project_index = project_index.astype(np.intp)
+    cell = project_index * n_stages + stage_index.astype(np.intp)
+    cell_levels = cell * LEVELS
+    scores = _score_matrix(frame, codes)
+
+    counts.responses[...] = np.bincount(cell, minlength=size).reshape(n_projects, n_stages)
+    for j in range(len(codes)):
+        table = np.bincount(cell_levels + scores[:, j], minlength=size * LEVELS).reshape(n_projects, n_stages, LEVELS)
+        counts.answered[j] = table[..., 1:].sum(axis=-1)
+        counts.satisfied[j] = table[..., SATISFIED_FROM:].sum(axis=-1)
+        counts.score_sum[j] = (table * _SCORE_VALUES).sum(axis=-1)
+
+    if all(code in column for code in HEADLINE_ITEMS):
+        trio = scores[:, [column[code] for code in HEADLINE_ITEMS]]
+        # 0 = not in the base, 1 = in the base but not loyal, 2 = loyal
+        status = (trio > 0).all(axis=1).astype(np.intp) + (trio >= SATISFIED_FROM).all(axis=1)
+        table = np.bincount(cell * 3 + status, minlength=size * 3).reshape(n_projects, n_stages, 3)
+        counts.loyalty_base[...] = table[..., 1:].sum(axis=-1)
+        counts.loyal[...] = table[..., 2]
+
+    # Joint (x, y) score counts per project, then the moments as one small integer matrix product.
+    wide = {}
+    for i, (item, outcome) in enumerate(counts.pairs):
+        if outcome not in wide:
+            wide[outcome] = project_index * (LEVELS * LEVELS) + scores[:, column[outcome]]
+        x = scores[:, column[item]].astype(np.intp)
+        joint = np.bincount(wide[outcome] + x * LEVELS, minlength=n_projects * LEVELS * LEVELS)
+        counts.moments[i] = joint.reshape(n_projects, LEVELS * LEVELS) @ _MOMENT_WEIGHTS
+    return counts
+
+
+# --- stage 2: rows from counts -----------------------------------------------------------------------------
+
+
 def pearson_from_sums(n: int, sx: int, sy: int, sxx: int, syy: int, sxy: int) -> float | None:
     """Pearson r from exact integer moments (scores are integers).
 
@@ -247,34 +394,47 @@ def pearson_from_sums(n: int, sx: int, sy: int, sxx: int, syy: int, sxy: int) ->
     return max(-1.0, min(1.0, covariance / math.sqrt(var_x * var_y)))
 
 
-def _driver_moments(project_index: np.ndarray, n_projects: int, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Joint score counts of item x and outcome y per project, shape (n_projects + 1, 6, 6); the last = all."""
-    joint = np.bincount(project_index * (LEVELS * LEVELS) + x * LEVELS + y, minlength=n_projects * LEVELS * LEVELS)
-    joint = joint.reshape(n_projects, LEVELS, LEVELS)
-    return np.concatenate([joint, joint.sum(axis=0, keepdims=True)])
+def _with_margins(table: np.ndarray) -> list:
+    """A (…, project, stage) table with an all-projects row and an all-stages column appended, as Python ints.
+
+    Index ``-1`` on either axis is then the margin, so every slice is one lookup (integer sums are exact).
+    """
+    table = np.concatenate([table, table.sum(axis=-2, keepdims=True)], axis=-2)
+    return np.concatenate([table, table.sum(axis=-1, keepdims=True)], axis=-1).tolist()
 
 
-def _drivers(
-    tables: np.ndarray, items: Sequence[str], port: str | None, project: str | None, which: int
-) -> list[DriverRow]:
-    """Driver rows of one outcome in one project (``which``) from the joint tables of its items."""
-    measured = []
-    for i, code in enumerate(items):
-        table = tables[i, which]  # [x score, y score]
-        n = int(table[1:].sum())
-        performance = _rate(int(table[SATISFIED_FROM:].sum()), n)
-        both = table[1:, 1:]
-        values = _SCORE_VALUES[1:]
-        x_counts, y_counts = both.sum(axis=1), both.sum(axis=0)
-        importance = pearson_from_sums(
-            both.sum(),
-            (x_counts * values).sum(),
-            (y_counts * values).sum(),
-            (x_counts * values * values).sum(),
-            (y_counts * values * values).sum(),
-            (values[:, None] * values[None, :] * both).sum(),
-        )
-        measured.append((code, int(both.sum()), importance, performance, n))
+def _slices(responses: list, projects: Sequence[str]) -> list[tuple[str | None, str | None, int, int]]:
+    """(project code or None, stage or None, project index, stage index; -1 = all) for every slice whose
+    project × stage cell holds at least one response; ``responses`` comes from ``_with_margins``."""
+    slices: list[tuple[str | None, str | None, int, int]] = [(None, None, -1, -1)]
+    slices += [(code, None, p, -1) for p, code in enumerate(projects) if responses[p][-1] > 0]
+    slices += [(None, stage, -1, s) for s, stage in enumerate(STAGES) if responses[-1][s] > 0]
+    slices += [
+        (code, stage, p, s)
+        for p, code in enumerate(projects)
+        for s, stage in enumerate(STAGES)
+        if responses[p][s] > 0
+    ]
+    return slices
+
+
+def _satisfaction(n: int, k: int, total: int) -> dict:
+    """The satisfaction fields of metric and item rows: n answers, k satisfied, ``total`` the summed scores."""
+    return {
+        "n": n,
+        "satisfied": k,
+        "satisfaction_rate": _rate(k, n),
+        "satisfaction_ci": wilson_interval(k, n),
+        "mean_score": total / n if n else None,
+    }
+
+
+def _driver_rows(measured: list[tuple], port: str | None, project: str | None) -> list[DriverRow]:
+    """The quadrant rule: concentrate here = importance above the median, performance below it.
+
+    ``measured`` holds (item, pairs, importance, performance, n) per detail item; medians are over the items
+    with both figures.
+    """
     complete = [m for m in measured if m[2] is not None and m[3] is not None]
     if complete:
         median_importance = float(np.median([m[2] for m in complete]))
@@ -292,107 +452,57 @@ def _drivers(
     return rows
 
 
+def metrics_from_counts(counts: CellCounts, questions: Sequence[QuestionSpec]) -> SurveyMetrics:
+    """Every metric, item and driver row from the counts alone (in report order)."""
+    result = SurveyMetrics()
+    if counts.codes != tuple(q.code for q in questions) or counts.pairs != _driver_pairs(questions):
+        raise ValueError("counts of a different questionnaire")
+    if not counts.projects or counts.total_responses == 0:
+        return result
+    column = {code: j for j, code in enumerate(counts.codes)}
+    answered, satisfied, score_sum = (_with_margins(t) for t in (counts.answered, counts.satisfied, counts.score_sum))
+    loyalty_base, loyal = _with_margins(counts.loyalty_base), _with_margins(counts.loyal)
+    slices = _slices(_with_margins(counts.responses), counts.projects)
+
+    def satisfaction(j: int | None, p: int, s: int) -> dict:
+        """Question ``j``'s satisfaction fields in one slice (None: the questionnaire lacks it, nothing answered)."""
+        if j is None:
+            return _satisfaction(0, 0, 0)
+        return _satisfaction(answered[j][p][s], satisfied[j][p][s], score_sum[j][p][s])
+
+    for port, code in _outcomes(questions):
+        j = column.get(code)
+        for project, stage, p, s in slices:
+            fields = satisfaction(j, p, s)
+            if port is None:
+                lb, ll = loyalty_base[p][s], loyal[p][s]
+                fields.update(loyalty_base=lb, loyal=ll, loyalty_rate=_rate(ll, lb), loyalty_ci=wilson_interval(ll, lb))
+            result.rows.append(MetricRow(port=port, project=project, stage=stage, **fields))
+
+    for q in questions:
+        j = column[q.code]
+        for project, stage, p, s in slices:
+            fields = satisfaction(j, p, s)
+            result.items.append(ItemRow(question_code=q.code, port=q.port, project=project, stage=stage, **fields))
+
+    pair_index = {pair: i for i, pair in enumerate(counts.pairs)}
+    moments = np.concatenate([counts.moments, counts.moments.sum(axis=1, keepdims=True)], axis=1).tolist()
+    scopes: list[tuple[str | None, int]] = [(None, -1)] + [(code, p) for p, code in enumerate(counts.projects)]
+    for port, outcome, items in _driver_sets(questions):
+        for project, p in scopes:
+            measured = []
+            for code in items:
+                n, k = answered[column[code]][p][-1], satisfied[column[code]][p][-1]
+                m = moments[pair_index[(code, outcome)]][p]
+                measured.append((code, m[0], pearson_from_sums(*m), _rate(k, n), n))
+            result.drivers += _driver_rows(measured, port, project)
+    return result
+
+
 def compute_survey_metrics(frame: pd.DataFrame, questions: Sequence[QuestionSpec]) -> SurveyMetrics:
     """Every slice of one survey: headline and each port × all/each project × all/each stage.
 
     ``frame`` has one row per response with columns ``project`` (code), ``stage`` (stage code) and one
     integer column per question code (1–5, 0 or NaN = not answered; a missing column = not asked).
     """
-    result = SurveyMetrics()
-    codes = [q.code for q in questions]
-    column = {code: j for j, code in enumerate(codes)}
-    if len(frame) == 0:
-        return result
-
-    project_index, projects = pd.factorize(frame["project"], sort=True)
-    if (project_index < 0).any():
-        raise ValueError("response without a project in frame")
-    stage_index = pd.Index(STAGES).get_indexer(frame["stage"])
-    if (stage_index < 0).any():
-        raise ValueError("unknown stage in frame")
-    project_index = project_index.astype(np.intp)
-    cells = _Cells(project_index, stage_index.astype(np.intp), len(projects))
-    projects = [str(p) for p in projects]
-    scores = _score_matrix(frame, codes)
-    responses = cells.count()
-
-    counts = {}
-    for code, j in column.items():
-        table = cells.score_table(scores[:, j])
-        counts[code] = (
-            table[..., 1:].sum(axis=-1),
-            table[..., SATISFIED_FROM:].sum(axis=-1),
-            (table * _SCORE_VALUES).sum(axis=-1),
-        )
-
-    loyalty = None
-    if all(code in column for code in HEADLINE_ITEMS):
-        trio = scores[:, [column[code] for code in HEADLINE_ITEMS]]
-        # 0 = not in the base, 1 = in the base but not loyal, 2 = loyal
-        status = (trio > 0).all(axis=1).astype(np.intp) + (trio >= SATISFIED_FROM).all(axis=1)
-        table = np.bincount(cells.cell * 3 + status, minlength=cells.size * 3).reshape(len(projects), len(STAGES), 3)
-        loyalty = (table[..., 1:].sum(axis=-1), table[..., 2])
-
-    port_items = {q.port: q.code for q in questions if q.kind == "port"}
-    outcomes: list[tuple[str | None, str]] = [(None, "overall")]
-    outcomes += [(port, port_items[port]) for port in PORTS if port in port_items]
-    outcomes += [(port, code) for port, code in port_items.items() if port not in PORTS]
-
-    slices = list(_slices(responses, projects))
-    for port, code in outcomes:
-        answered_t, satisfied_t, sum_t = counts[code] if code in counts else (None, None, None)
-        for project, stage, p, s in slices:
-            n = int(_pick(answered_t, p, s)) if answered_t is not None else 0
-            k = int(_pick(satisfied_t, p, s)) if satisfied_t is not None else 0
-            total = int(_pick(sum_t, p, s)) if sum_t is not None else 0
-            loyalty_fields = {}
-            if port is None:
-                if loyalty is not None:
-                    lb, ll = int(_pick(loyalty[0], p, s)), int(_pick(loyalty[1], p, s))
-                else:
-                    lb, ll = 0, 0
-                loyalty_fields = {
-                    "loyalty_base": lb,
-                    "loyal": ll,
-                    "loyalty_rate": _rate(ll, lb),
-                    "loyalty_ci": wilson_interval(ll, lb),
-                }
-            result.rows.append(
-                MetricRow(
-                    port=port,
-                    project=project,
-                    stage=stage,
-                    n=n,
-                    satisfied=k,
-                    satisfaction_rate=_rate(k, n),
-                    satisfaction_ci=wilson_interval(k, n),
-                    mean_score=total / n if n else None,
-                    **loyalty_fields,
-                )
-            )
-
-    for q in questions:
-        answered_t, satisfied_t, sum_t = counts[q.code]
-        for project, stage, p, s in slices:
-            n = int(_pick(answered_t, p, s))
-            k = int(_pick(satisfied_t, p, s))
-            total = int(_pick(sum_t, p, s))
-            result.items.append(
-                ItemRow(q.code, q.port, project, stage, n, k, _rate(k, n), wilson_interval(k, n), total / n if n else None)
-            )
-
-    detail_items = [q for q in questions if q.kind == "detail"]
-    driver_sets: list[tuple[str | None, str, list[str]]] = [(None, "overall", [q.code for q in detail_items])]
-    for port, code in outcomes[1:]:
-        driver_sets.append((port, code, [q.code for q in detail_items if q.port == port]))
-    for port, outcome, items in driver_sets:
-        if not items or outcome not in column:
-            continue
-        y = scores[:, column[outcome]].astype(np.intp)
-        tables = np.stack(
-            [_driver_moments(project_index, len(projects), scores[:, column[code]].astype(np.intp), y) for code in items]
-        )
-        result.drivers += _drivers(tables, items, port, None, len(projects))
-        for p, project in enumerate(projects):
-            result.drivers += _drivers(tables, items, port, project, p)
-    return result
+    return metrics_from_counts(survey_cell_counts(frame, questions), questions)
