@@ -30,7 +30,10 @@ class Project(models.Model):
 
 
 class Owner(models.Model):
-    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="owners", verbose_name=_("楼盘"))
+    # No index of its own: the unique (project, unit, name) index leads with it.
+    project = models.ForeignKey(
+        Project, on_delete=models.PROTECT, related_name="owners", verbose_name=_("楼盘"), db_index=False
+    )
     unit = models.CharField(_("房号"), max_length=32)
     name = models.CharField(_("业主姓名"), max_length=50)
     phone = models.CharField(_("联系电话"), max_length=20, blank=True)
@@ -39,7 +42,8 @@ class Owner(models.Model):
     anonymised_at = models.DateTimeField(_("匿名化时间"), null=True, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    # History is read by owner id only; an index on its project column would only slow bulk imports.
+    history = HistoricalRecords(excluded_fields=["updated_at"], no_db_index=["project"])
 
     class Meta:
         verbose_name = _("业主")
@@ -47,7 +51,6 @@ class Owner(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["project", "unit", "name"], name="owner_unique_project_unit_name"),
         ]
-        indexes = [models.Index(fields=["project", "unit"])]
         permissions = [("view_full_phone", _("可查看业主完整电话号码"))]
 
     def __str__(self) -> str:

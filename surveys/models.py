@@ -84,8 +84,13 @@ class Question(models.Model):
 
 
 class Response(models.Model):
-    survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="responses", verbose_name=_("调查"))
-    owner = models.ForeignKey("owners.Owner", on_delete=models.PROTECT, related_name="responses", verbose_name=_("业主"))
+    # No index of its own: the unique (survey, questionnaire_no) index leads with it.
+    survey = models.ForeignKey(
+        Survey, on_delete=models.PROTECT, related_name="responses", verbose_name=_("调查"), db_index=False
+    )
+    owner = models.ForeignKey(
+        "owners.Owner", on_delete=models.PROTECT, related_name="responses", verbose_name=_("业主"), db_index=False
+    )
     # Frozen with the stage at entry, so that the metrics read one narrow table.
     project = models.ForeignKey("owners.Project", on_delete=models.PROTECT, related_name="responses", verbose_name=_("楼盘"))
     questionnaire_no = models.CharField(_("问卷编号"), max_length=64)
@@ -95,14 +100,16 @@ class Response(models.Model):
     answers = models.CharField(_("答案"), max_length=255)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    # History is read by response id only; indexes on its foreign-key columns would only slow bulk imports.
+    history = HistoricalRecords(excluded_fields=["updated_at"], no_db_index=["survey", "owner", "project"])
 
     class Meta:
         verbose_name = _("问卷答卷")
         verbose_name_plural = _("问卷答卷")
         constraints = [
             models.UniqueConstraint(fields=["survey", "questionnaire_no"], name="response_unique_survey_questionnaire_no"),
-            models.UniqueConstraint(fields=["survey", "owner"], name="response_unique_survey_owner"),
+            # Owner first, so that this index also serves the owner foreign key (no separate owner index).
+            models.UniqueConstraint(fields=["owner", "survey"], name="response_unique_owner_survey"),
             models.CheckConstraint(condition=models.Q(answers__regex=ANSWERS_PATTERN), name="response_answers_scores_1_to_5"),
         ]
         indexes = [models.Index(fields=["survey", "project", "stage"])]
