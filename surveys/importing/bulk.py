@@ -52,8 +52,10 @@ def insert_with_history(
     ids = _next_ids(model, len(rows))
     for row, new_id in zip(rows, ids, strict=True):
         row["id"] = new_id
-    _copy_rows(model, rows, progress=progress)
-    _copy_history(model, rows, history_type="+", user_id=user_id, at=at, reason=reason)
+    # Each column is turned into text once: the history rows repeat the row's columns.
+    texts: dict[str, list[str]] = {}
+    _copy_rows(model, rows, texts=texts, progress=progress)
+    _copy_history(model, rows, texts=texts, history_type="+", user_id=user_id, at=at, reason=reason)
     return ids
 
 
@@ -88,6 +90,7 @@ def update_with_history(
     columns = ["id", *(model._meta.get_field(name).column for name in fields)]
     attnames = ["id", *(model._meta.get_field(name).attname for name in fields)]
     qn = connection.ops.quote_name
+    texts: dict[str, list[str]] = {}
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {qn(temp)}")
         cursor.execute(
@@ -98,14 +101,14 @@ def update_with_history(
             cursor,
             temp,
             columns,
-            [_text_column(list(map(itemgetter(name), rows))) for name in attnames],
+            [_column_text(rows, name, texts) for name in attnames],
             len(rows),
             progress=progress,
         )
         assignments = ", ".join(f"{qn(c)} = t.{qn(c)}" for c in columns[1:])
         cursor.execute(f"UPDATE {qn(table)} AS m SET {assignments} FROM {qn(temp)} AS t WHERE m.id = t.id")
         cursor.execute(f"DROP TABLE {qn(temp)}")
-    _copy_history(model, rows, history_type="~", user_id=user_id, at=at, reason=reason)
+    _copy_history(model, rows, texts=texts, history_type="~", user_id=user_id, at=at, reason=reason)
 
 
 def complete_rows(model: type[Model], rows: list[dict]) -> None:
@@ -193,20 +196,32 @@ def _next_ids(model: type[Model], count: int) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def _copy_rows(model: type[Model], rows: list[dict], *, progress=None) -> None:
+def _column_text(rows: list[dict], attname: str, texts: dict[str, list[str]] | None) -> list[str]:
+    """The column as COPY text, remembered in ``texts`` (by attname) when given."""
+    if texts is not None and attname in texts:
+        return texts[attname]
+    text = _text_column(list(map(itemgetter(attname), rows)))
+    if texts is not None:
+        texts[attname] = text
+    return text
+
+
+def _copy_rows(model: type[Model], rows: list[dict], *, texts: dict | None = None, progress=None) -> None:
     fields = _fields(model)
     with connection.cursor() as cursor:
         _copy(
             cursor,
             model._meta.db_table,
             [field.column for field in fields],
-            [_text_column(list(map(itemgetter(field.attname), rows))) for field in fields],
+            [_column_text(rows, field.attname, texts) for field in fields],
             len(rows),
             progress=progress,
         )
 
 
-def _copy_history(model: type[Model], rows: list[dict], *, history_type: str, user_id, at, reason: str) -> None:
+def _copy_history(
+    model: type[Model], rows: list[dict], *, texts: dict | None = None, history_type: str, user_id, at, reason: str
+) -> None:
     history = model.history.model
     fields = [field for field in _fields(history) if field.attname != "history_id"]
     extra = {
@@ -224,9 +239,6 @@ def _copy_history(model: type[Model], rows: list[dict], *, history_type: str, us
             cursor,
             history._meta.db_table,
             [field.column for field in fields],
-            [
-                _to_text(extra[name]) if name in extra else _text_column(list(map(itemgetter(name), rows)))
-                for name in attnames
-            ],
+            [_to_text(extra[name]) if name in extra else _column_text(rows, name, texts) for name in attnames],
             len(rows),
         )
