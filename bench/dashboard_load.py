@@ -3,7 +3,7 @@
     .venv/bin/python bench/dashboard_load.py                       # SQLite file bench/out/dashboard.sqlite3
     .venv/bin/python bench/dashboard_load.py --database-url postgres://postgres@127.0.0.1:5432/postgres
 
-Serves the app with gunicorn on 127.0.0.1 (4 sync workers unless told otherwise) against a database holding the
+Serves the app with gunicorn on 127.0.0.1 (4 gthread workers × 8 threads, keep-alive, unless told otherwise) against a database holding the
 demo data set (``seed_demo``: six projects, two annual surveys, about 4,000 responses) plus, with
 ``--extra-projects``, synthetic projects, logs a management user in through the login form (session cookie),
 then loads the page, then its JSON, for 30 s each in two ways:
@@ -388,8 +388,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--duration", type=int, default=30)
     parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--worker-class", default="gthread", choices=["sync", "gthread"])
+    parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--http-port", type=int, default=0, help="default: any free loopback port")
     parser.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
