@@ -12,8 +12,28 @@ from tests.support import CHROMIUM_ARGS, IN_CI, chromium_path, postgres_availabl
 PASSWORD = "Demo-pass-2026!"
 
 
+def _restore_seeds_after_transactional_tests(items) -> None:
+    """Every transactional test gets ``serialized_rollback``.
+
+    A transactional test ends with a flush that empties every table, the rows seeded by data migrations included
+    (departments, ports, groups, callback rules). With serialized rollback each such test starts from the migrated
+    database again, whatever ran before it; mixing the two kinds instead leaves later tests without the seeds, or
+    fails them on duplicate content types.
+    """
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        fixtures = getattr(item, "fixturenames", ())
+        transactional = (marker is not None and marker.kwargs.get("transaction")) or "live_server" in fixtures
+        if not transactional or (marker is not None and marker.kwargs.get("serialized_rollback")):
+            continue
+        kwargs = dict(marker.kwargs) if marker is not None else {}
+        kwargs.update(transaction=True, serialized_rollback=True)
+        item.add_marker(pytest.mark.django_db(**kwargs), append=False)
+
+
 def pytest_collection_modifyitems(config, items):
     """Outside CI a missing service skips its tests with a visible reason; in CI it fails the run."""
+    _restore_seeds_after_transactional_tests(items)
     needs_browser = any(item.get_closest_marker("browser") for item in items)
     needs_services = any(item.get_closest_marker("integration") for item in items)
     missing = []

@@ -93,10 +93,15 @@ def build_two_surveys() -> tuple[Survey, Survey]:
 def remove_built_data() -> None:
     """Undo ``build_two_surveys`` (responses protect their survey, owner and project, so they go first)."""
     codes = [code for code, _name, _size in PROJECTS]
-    Response.objects.filter(project__code__in=codes).delete()
+    project_ids = list(Project.objects.filter(code__in=codes).values_list("id", flat=True))
+    Response.objects.filter(project_id__in=project_ids).delete()
     Survey.objects.filter(code__in=["2025-annual", "2026-annual"]).delete()
-    Owner.objects.filter(project__code__in=codes).delete()
-    Project.objects.filter(code__in=codes).delete()
+    Owner.objects.filter(project_id__in=project_ids).delete()
+    Project.objects.filter(id__in=project_ids).delete()
+    # Deleting rows adds history of its own: clear every history row of the built data, so later tests that count
+    # history start from nothing.
+    Response.history.filter(project_id__in=project_ids).delete()
+    Owner.history.filter(project_id__in=project_ids).delete()
 
 
 @contextmanager
