@@ -31,8 +31,12 @@ def _restore_seeds_after_transactional_tests(items) -> None:
         item.add_marker(pytest.mark.django_db(**kwargs), append=False)
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
-    """Outside CI a missing service skips its tests with a visible reason; in CI it fails the run."""
+    """Outside CI a missing service skips its tests with a visible reason; in CI it fails the run.
+
+    Runs last, after ``-m`` has deselected what this run leaves out, so only the selected tests' needs count.
+    """
     _restore_seeds_after_transactional_tests(items)
     needs_browser = any(item.get_closest_marker("browser") for item in items)
     needs_services = any(item.get_closest_marker("integration") for item in items)
