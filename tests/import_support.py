@@ -3,14 +3,11 @@
 import functools
 import io
 from datetime import date, datetime
-from pathlib import Path
 
 import openpyxl
 import pandas as pd
 
-SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "samples" / "survey-firm-sample.xlsx"
-if not SAMPLE.exists():  # the checkout may sit elsewhere; the shared folder is beside /work/main
-    SAMPLE = Path("/work/shared/samples/survey-firm-sample.xlsx")
+from tests.support import SAMPLE_XLSX as SAMPLE
 
 
 def sample_bytes() -> bytes:

@@ -3,6 +3,7 @@
 import os
 import shutil
 import socket
+from pathlib import Path
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
@@ -37,3 +38,6 @@ def redis_available() -> bool:
 
 def postgres_available() -> bool:
     return port_open("127.0.0.1", 5432)
+
+# The survey firm's sample delivery (shared/samples/), copied so the suite runs wherever the clone lives.
+SAMPLE_XLSX = Path(__file__).resolve().parent / "data" / "survey-firm-sample.xlsx"

@@ -11,6 +11,7 @@ from surveys.answers import decode_answers
 from surveys.models import Question, Response
 from tests.api_world import build_world
 from tests.conftest import PASSWORD
+from tests.support import SAMPLE_XLSX
 
 pytestmark = pytest.mark.django_db
 
@@ -262,11 +263,10 @@ def test_owners_are_for_brand_service_staff_only(manager, committee_member, prop
 def test_an_import_is_uploaded_followed_to_its_end_and_a_second_upload_changes_nothing(
     staff, world, django_capture_on_commit_callbacks
 ):
-    from pathlib import Path
 
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    sample = Path(__file__).resolve().parents[2] / "shared" / "samples" / "survey-firm-sample.xlsx"
+    sample = SAMPLE_XLSX
     client = as_user(staff)
     jobs = []
     for _ in range(2):

@@ -12,9 +12,10 @@ from satisfaction.services import metrics_compute
 from surveys.models import ImportJob, Response
 from surveys.services import response_submit, survey_create
 from tests.conftest import login, screenshot
+from tests.support import SAMPLE_XLSX
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLE = REPO.parent / "shared" / "samples" / "survey-firm-sample.xlsx"
+SAMPLE = SAMPLE_XLSX
 
 # serialized_rollback: a transactional test flushes the tables, groups and ports seeded by migrations included.
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]

@@ -5,7 +5,6 @@ import io
 import logging
 import re
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -22,12 +21,13 @@ from satisfaction.logging import MaskPhoneFormatter, mask_phones
 from surveys.models import Feedback, ImportJob, Response
 from tests.api_world import PHONES, build_world
 from tests.conftest import PASSWORD
+from tests.support import SAMPLE_XLSX
 from tests.url_walk import all_paths
 
 pytestmark = pytest.mark.django_db
 
 MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
-SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "samples" / "survey-firm-sample.xlsx"
+SAMPLE = SAMPLE_XLSX
 
 
 @pytest.fixture

@@ -17,10 +17,11 @@ import redis
 import requests
 
 from tests import stack
+from tests.support import SAMPLE_XLSX
 
 pytestmark = pytest.mark.integration
 
-SAMPLE = stack.ROOT.parent / "shared" / "samples" / "survey-firm-sample.xlsx"
+SAMPLE = SAMPLE_XLSX
 REDIS_DB = 12
 PASSWORD = "Stack-pass-2026!"
 SURVEY = "stack-2026"
