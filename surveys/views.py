@@ -318,7 +318,10 @@ def _attachment(file_name: str) -> str:
 
 
 def _job_context(request, job: ImportJob) -> dict:
+    from surveys.importing.jobs import import_job_live_progress
+
     finished = job.status in FINISHED
+    job.progress = import_job_live_progress(job)
     context = {"job": job, "finished": finished}
     if finished and job.errors:
         from surveys.importing.jobs import MAX_STORED_ERRORS

@@ -172,3 +172,27 @@ def test_the_owner_roster_upload_creates_owners_through_a_job(client, staff, com
     owner = Owner.objects.get()
     assert (owner.project.code, owner.unit, owner.name, owner.move_in_date) == ("HY", "3-2-1502", "张三", date(2025, 1, 10))
     assert "138****5678" in client.get("/owners/").content.decode()
+
+
+@pytest.mark.django_db
+def test_on_sqlite_a_running_imports_progress_reaches_the_page_while_its_transaction_holds_the_lock(
+    client, staff, settings, tmp_path
+):
+    from django.db import transaction
+
+    from surveys.importing.jobs import ProgressWriter, progress_file
+    from surveys.models import ImportJob
+
+    settings.VAR_DIR = tmp_path
+    job = ImportJob.objects.create(file_name="big.xlsx", sha256="0" * 64, status=ImportJob.Status.RUNNING, progress=1)
+    writer = ProgressWriter(job.pk, min_interval=0)
+    with transaction.atomic():  # the import's write transaction: no second SQLite connection may write now
+        writer(45)
+        writer(62)
+    client.force_login(staff)
+    page = client.get(reverse("surveys:import_job_progress", args=[job.pk]))
+    assert 'data-progress="62"' in page.content.decode()
+    writer.close()
+    assert not progress_file(job.pk).exists()
+    page = client.get(reverse("surveys:import_job_progress", args=[job.pk]))
+    assert 'data-progress="1"' in page.content.decode()

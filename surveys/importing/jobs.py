@@ -1,7 +1,8 @@
 """Background imports: store the upload as an ImportJob, run it in a Celery task, record the outcome.
 
 Progress is written outside the import's own transaction, so a page polling the job sees it move: on
-PostgreSQL through a second connection, on SQLite (one writer at a time) only while no write lock is held.
+PostgreSQL through a second connection; on SQLite (one writer at a time) through a small file while the import
+holds the write lock.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import connection, connections, transaction
@@ -89,7 +92,9 @@ class ProgressWriter:
                     f"UPDATE {ImportJob._meta.db_table} SET progress = %s WHERE id = %s", [percent, self.job_id]
                 )
         elif connection.in_atomic_block:
-            return  # SQLite: another connection would wait for our own write lock
+            # SQLite: a second connection would wait for our own write lock, so the embedded set-up reports
+            # progress through a small file beside the database instead (read by ``import_job_live_progress``).
+            progress_file(self.job_id).write_text(str(percent))
         else:
             ImportJob.objects.filter(pk=self.job_id).update(progress=percent)
         self.last_percent, self.last_at = percent, now
@@ -98,6 +103,23 @@ class ProgressWriter:
         if self._side is not None:
             self._side.close()
             self._side = None
+        progress_file(self.job_id).unlink(missing_ok=True)
+
+
+def progress_file(job_id: int) -> Path:
+    folder = Path(settings.VAR_DIR) / "import-progress"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / str(int(job_id))
+
+
+def import_job_live_progress(job: ImportJob) -> int:
+    """The job's progress: its row, or for a running job on SQLite the newer figure its worker wrote to a file."""
+    if job.status != ImportJob.Status.RUNNING:
+        return job.progress
+    try:
+        return max(job.progress, min(100, int(progress_file(job.pk).read_text() or 0)))
+    except (OSError, ValueError):
+        return job.progress
 
 
 def import_job_run(*, job_id: int) -> ImportJob:
