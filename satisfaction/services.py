@@ -251,7 +251,7 @@ def metrics_compute_partitioned(*, survey_id: int, plan: list[list[int]] | None 
         metrics_combine_partials(survey_id=survey_id, partials=[], run_ids=claimed)
         return 0
     header = group(recompute_survey_partition.s(survey_id, project_ids) for project_ids in plan)
-    body = recompute_survey_combine.s(survey_id, claimed).on_error(recompute_survey_failed.si(survey_id, claimed))
+    body = recompute_survey_combine.s(survey_id, claimed, plan).on_error(recompute_survey_failed.si(survey_id, claimed))
     chord(header)(body)
     return len(plan)
 
@@ -263,6 +263,29 @@ def metrics_partial_compute(*, survey_id: int, project_ids: list[int]) -> dict:
     survey = Survey.objects.get(pk=survey_id)
     frame = survey_frame_for_projects(survey=survey, project_ids=project_ids)
     return survey_cell_counts(frame, survey_question_specs(survey=survey)).as_dict()
+
+
+def metrics_combine_partition_results(
+    *, survey_id: int, results: list[dict], plan: list[list[int]], run_ids: list[int]
+) -> int:
+    """The chord's callback: one result per planned project group, then ``metrics_combine_partials``.
+
+    A partition whose worker died after storing its result but before acknowledging its message runs again, and the
+    chord's counter then counts it twice: the callback may get that group twice and miss another. So results are
+    keyed by their group, duplicates dropped, and a missing group is counted here (it is a read).
+    """
+    by_group: dict[tuple[int, ...], dict] = {}
+    for result in results:
+        if isinstance(result, dict) and "project_ids" in result:
+            by_group.setdefault(tuple(sorted(result["project_ids"])), result["counts"])
+    partials = []
+    for project_ids in plan:
+        key = tuple(sorted(project_ids))
+        if key not in by_group:
+            logger.warning("survey %s: partition %s missing from the chord's results, counted now", survey_id, key)
+            by_group[key] = metrics_partial_compute(survey_id=survey_id, project_ids=list(key))
+        partials.append(by_group[key])
+    return metrics_combine_partials(survey_id=survey_id, partials=partials, run_ids=run_ids)
 
 
 def metrics_combine_partials(*, survey_id: int, partials: list[dict], run_ids: list[int]) -> int:

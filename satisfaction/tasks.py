@@ -74,14 +74,15 @@ _RELIABLE = {
 def recompute_survey_partition(survey_id: int, project_ids: list[int]) -> dict:
     from satisfaction.services import metrics_partial_compute
 
-    return metrics_partial_compute(survey_id=survey_id, project_ids=project_ids)
+    counts = metrics_partial_compute(survey_id=survey_id, project_ids=project_ids)
+    return {"project_ids": sorted(project_ids), "counts": counts}
 
 
 @shared_task(**_RELIABLE)
-def recompute_survey_combine(partials: list[dict], survey_id: int, run_ids: list[int]) -> int:
-    from satisfaction.services import metrics_combine_partials
+def recompute_survey_combine(results: list[dict], survey_id: int, run_ids: list[int], plan: list[list[int]]) -> int:
+    from satisfaction.services import metrics_combine_partition_results
 
-    return metrics_combine_partials(survey_id=survey_id, partials=partials, run_ids=run_ids)
+    return metrics_combine_partition_results(survey_id=survey_id, results=results, plan=plan, run_ids=run_ids)
 
 
 @shared_task(acks_late=True)

@@ -181,10 +181,13 @@ def test_a_worker_killed_in_the_middle_of_a_partitioned_recompute_is_replaced_an
     assert stack.snapshot_rows(fault_db) == clean
 
     second = processes(stack.start_worker("heir", env, tmp_path))
-    stack.wait_for(
-        lambda: all(status == DONE for _, status in runs(fault_db)), timeout=75, interval=0.5,
-        what="the recompute to finish on the second worker\n" + show_logs(second),
-    )
+    try:
+        stack.wait_for(
+            lambda: all(status == DONE for _, status in runs(fault_db)), timeout=75, interval=0.5,
+            what="the recompute to finish on the second worker",
+        )
+    except AssertionError as exc:  # the workers' logs as they are now, not as they were when it started
+        raise AssertionError(f"{exc}; runs {runs(fault_db)}\n{show_logs(first)}\n{show_logs(second)}") from None
     assert computed_at(fault_db) != clean_stamps
     assert len(computed_at(fault_db)) == 1
     # The chord completed, so the partition that died with the worker was redelivered and counted.

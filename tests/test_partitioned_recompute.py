@@ -219,3 +219,21 @@ def test_on_postgresql_the_binary_copy_reader_gives_the_engine_the_same_numbers_
     partials = [partial_counts(survey_frame_for_projects(survey=survey, project_ids=g), specs) for g in plan]
     assert combine_partials(partials, specs) == compute_survey_metrics(everything, specs)
     assert len(survey_frame_for_projects(survey=survey, project_ids=[])) == 0
+
+
+def test_a_chord_that_hands_over_one_group_twice_and_misses_another_still_gives_the_single_tasks_snapshots(seeded):
+    """A partition redelivered after its worker died between storing its result and acknowledging it is counted
+    twice by the chord, whose callback may then run with that group twice and another group missing."""
+    from satisfaction.services import metrics_combine_partition_results
+    from satisfaction.tasks import recompute_survey_partition
+
+    metrics_compute(survey_id=seeded.pk)
+    single = snapshot_values()
+    plan = metrics_partition_plan(survey_id=seeded.pk, rows_per_partition=1000)
+    assert len(plan) >= 3
+    results = [recompute_survey_partition.run(seeded.pk, group) for group in plan]
+    handed_over = [results[0], results[0], *results[2:]]  # group 0 twice, group 1 missing
+
+    metrics_combine_partition_results(survey_id=seeded.pk, results=handed_over, plan=plan, run_ids=[])
+
+    assert snapshot_values() == single
