@@ -11,7 +11,7 @@ from datetime import timedelta
 import numpy as np
 
 from owners.models import Owner, Project
-from satisfaction.metrics.engine import stage_as_of
+from owners.stages import stage_as_of
 from satisfaction.services import metrics_compute
 from surveys.models import Response, Survey
 from surveys.selectors import survey_questions

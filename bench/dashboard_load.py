@@ -92,7 +92,7 @@ def prepare_database(args, env: dict[str, str]) -> dict:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{OUT / 'dashboard.sqlite3'}{suffix}").unlink(missing_ok=True)
     os.environ.update(env)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "satisfaction.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     sys.path.insert(0, str(ROOT))
     import django
 
@@ -142,7 +142,7 @@ def free_port() -> int:
 
 def start_gunicorn(args, env: dict[str, str], port: int) -> subprocess.Popen:
     command = [
-        sys.executable, "-m", "gunicorn", "satisfaction.wsgi:application",
+        sys.executable, "-m", "gunicorn", "config.wsgi:application",
         "--bind", f"{HOST}:{port}",
         "--workers", str(args.workers),
         "--worker-class", args.worker_class,

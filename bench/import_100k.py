@@ -204,7 +204,7 @@ def orm_row_by_row(survey, sheet_rows: list[dict], questions) -> float:
     from django.db import transaction
 
     from owners.models import Owner, Project
-    from satisfaction.metrics.engine import stage_as_of
+    from owners.stages import stage_as_of
     from surveys.answers import encode_answers
     from surveys.models import Response
 
@@ -254,7 +254,7 @@ def main() -> None:
 
     os.environ["DATABASE_URL"] = bench_database_url(server)
     os.environ["CELERY_BROKER_URL"] = "memory://"  # queue the metrics recompute, do not run it inside the timing
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "satisfaction.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     sys.path.insert(0, str(ROOT))
     import django
@@ -263,8 +263,8 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    from core.spreadsheets.files import read_sheet
     from surveys.importer import responses_import
-    from surveys.importing.files import read_sheet
     from surveys.importing.responses import parse_all, response_columns
     from surveys.models import Response
     from surveys.selectors import survey_questions
@@ -310,7 +310,7 @@ def main() -> None:
     baseline_survey = survey_create(code="bench-orm", name="逐行基准")
     sheet = read_sheet(data=baseline_path.read_bytes(), file_name=baseline_path.name)
     specs = response_columns(survey=baseline_survey)
-    from surveys.importing.cells import IssueList
+    from core.spreadsheets.cells import IssueList
 
     parsed = parse_all(sheet, specs, IssueList())
     questions = survey_questions(survey=baseline_survey)

@@ -57,7 +57,7 @@ def prepare_database(server_url: str, reseed: bool) -> None:
         if not exists:
             conn.execute(f'CREATE DATABASE "{DATABASE}"')
     os.environ["DATABASE_URL"] = server_url.rsplit("/", 1)[0] + "/" + DATABASE
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "satisfaction.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     for name in [k for k in os.environ if k.startswith("CELERY_")]:
         del os.environ[name]  # in-process: nothing is queued anywhere

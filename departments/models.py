@@ -4,13 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-
-class PortCode(models.TextChoices):
-    DESIGN = "design", _("规划设计")
-    ENGINEERING = "engineering", _("工程质量")
-    SALES = "sales", _("销售服务")
-    SERVICE = "service", _("客户服务")
-    PROPERTY = "property", _("物业管理")
+from departments.ports import PortCode
 
 
 class Role(models.TextChoices):

@@ -1,4 +1,4 @@
-"""gunicorn settings for the web process (``gunicorn satisfaction.wsgi:application -c deploy/gunicorn.conf.py``).
+"""gunicorn settings for the web process (``gunicorn config.wsgi:application -c deploy/gunicorn.conf.py``).
 
 Pages only read snapshots, so the web tier is short requests: a few sync-ish worker processes with threads.
 Everything is overridable by environment variable (GUNICORN_*), WEB_CONCURRENCY as on most platforms.

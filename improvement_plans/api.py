@@ -6,6 +6,7 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from departments.permissions import HasRole
 from improvement_plans.models import ActionItem, ImprovementPlan, ItemKind, ItemStatus, PlanStatus
 from improvement_plans.selectors import plans_visible_to
 from improvement_plans.serializers import (
@@ -24,7 +25,6 @@ from improvement_plans.services import (
     plan_return,
     plan_submit,
 )
-from satisfaction.permissions import HasRole
 
 
 class PlanFilter(django_filters.FilterSet):

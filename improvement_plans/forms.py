@@ -7,7 +7,8 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from departments.models import Department, PortCode
+from departments.models import Department
+from departments.ports import PortCode
 from improvement_plans.models import (
     ActionItem,
     ComparisonKind,

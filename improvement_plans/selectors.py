@@ -15,7 +15,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext
 
-from departments.models import PortCode, Role, WorkingGroup
+from departments.models import Role, WorkingGroup
+from departments.ports import PortCode
 from departments.selectors import (
     departments_headed_by,
     ports_owned_by,

@@ -2,7 +2,8 @@
 
 from rest_framework import serializers
 
-from departments.models import Department, PortCode
+from departments.models import Department
+from departments.ports import PortCode
 from improvement_plans.models import ActionItem, ImprovementPlan, ItemKind, ItemStatus, MeasureCategory
 
 PORT_OR_COMPANY = [("", "公司总体"), *PortCode.choices]

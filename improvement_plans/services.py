@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from departments.models import PortCode
+from departments.ports import PortCode
 from improvement_plans import emails
 from improvement_plans.models import (
     ADOPTED_OUTCOMES,

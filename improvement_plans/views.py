@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from departments.models import PortCode
+from departments.ports import PortCode
 from improvement_plans import selectors, services
 from improvement_plans.forms import (
     ActionItemForm,

@@ -6,11 +6,15 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 
-from departments.selectors import owners_visible_to, projects_visible_to
+from core.permissions import predicate_permission
+from departments.permissions import HasRole
 from owners.models import Owner, Project
+from owners.selectors import owners_visible_to, projects_visible_to, user_may_see_owners
 from owners.serializers import OwnerCreateSerializer, OwnerSerializer, ProjectSerializer
 from owners.services import owner_create
-from satisfaction.permissions import HasRole, SeesOwners
+
+# Owners are personal data: the brand-service staff who keep them read and write them.
+SeesOwners = predicate_permission("SeesOwners", read=user_may_see_owners, message="业主信息仅限品牌客服专员查看。")
 
 
 class ProjectFilter(django_filters.FilterSet):

@@ -7,10 +7,10 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.db.models.functions import Coalesce, Greatest
 
-from departments.selectors import user_may_reveal_phone
 from owners.models import Owner, PhoneAccessLog, mask_phone
+from owners.selectors import user_may_reveal_phone
 
-logger = logging.getLogger("satisfaction.access")
+logger = logging.getLogger("csm.access")
 
 
 def phone_reveal(*, user, owner: Owner, where: str, ip_address: str | None = None, now: datetime) -> str:

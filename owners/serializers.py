@@ -4,9 +4,9 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.auth_events import client_ip
 from owners.models import Owner, Project, mask_phone
 from owners.privacy import phone_reveal
-from satisfaction.auth_events import client_ip
 
 
 class ProjectSerializer(serializers.ModelSerializer):

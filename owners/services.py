@@ -1,4 +1,4 @@
-"""Writes of projects and owners (the roster importer is in ``surveys.importer``)."""
+"""Writes of projects and owners (the roster importer is a data-in path: ``surveys.importing.roster``)."""
 
 from datetime import date
 
@@ -35,12 +35,3 @@ def owner_create(
     except IntegrityError as exc:  # the same owner added at the same moment by someone else
         raise ValidationError({"name": f"楼盘“{project.name}”{owner.unit} 已有业主“{owner.name}”"}) from exc
     return owner
-
-
-def owners_import(*, data: bytes, file_name: str, user=None, progress=None):
-    """Import an owner roster (project_code, project_name, unit, owner_name, phone, contract_date, move_in_date):
-    owners created or updated in place, all or nothing. The importer lives with the survey importer it shares
-    its reader and checks with (``surveys.importing.roster``); returns its ``ImportResult``."""
-    from surveys.importing.roster import owners_import as run
-
-    return run(data=data, file_name=file_name, user=user, progress=progress)

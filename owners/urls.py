@@ -7,5 +7,4 @@ app_name = "owners"
 urlpatterns = [
     path("", views.owner_list, name="list"),
     path("new/", views.owner_new, name="create"),
-    path("import/", views.owners_import, name="import"),
 ]

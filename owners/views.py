@@ -1,4 +1,7 @@
-"""Owner pages for brand-service staff: the list with search, adding an owner, importing the owner roster."""
+"""Owner pages for brand-service staff: the list with search and adding an owner (the roster import is a data-in
+page of ``surveys``)."""
+
+import re
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -13,9 +16,9 @@ from departments.decorators import brand_service_required
 from owners.forms import OwnerForm
 from owners.selectors import owners_search
 from owners.services import owner_create
-from surveys.forms import UploadForm
-from surveys.models import ImportJob, Survey
-from surveys.views import upload_start
+
+# A survey code as the entry form passes it (a slug); anything else is ignored.
+SURVEY_CODE = re.compile(r"[-a-zA-Z0-9_]{1,64}")
 
 
 @brand_service_required
@@ -30,7 +33,8 @@ def owner_list(request):
 @require_http_methods(["GET", "POST"])
 def owner_new(request):
     """Add one owner; from the entry form (``?survey=CODE``) the new owner comes back selected."""
-    survey = Survey.objects.filter(code=request.GET.get("survey") or request.POST.get("survey") or "").first()
+    survey_code = request.GET.get("survey") or request.POST.get("survey") or ""
+    survey_code = survey_code if SURVEY_CODE.fullmatch(survey_code) else ""
     if request.method == "POST":
         form = OwnerForm(request.POST)
         if form.is_valid():
@@ -41,13 +45,13 @@ def owner_new(request):
                     form.add_error(name if name in form.fields else None, errors)
             else:
                 messages.success(request, _("已新增业主 %(owner)s（%(project)s）") % {"owner": owner, "project": owner.project.name})
-                if survey is not None:
-                    return redirect(f"{reverse('surveys:entry')}?{urlencode({'survey': survey.code, 'owner': owner.pk})}")
+                if survey_code:
+                    return redirect(f"{reverse('surveys:entry')}?{urlencode({'survey': survey_code, 'owner': owner.pk})}")
                 return redirect(f"{reverse('owners:list')}?{urlencode({'q': owner.unit})}")
     else:
         form = OwnerForm(initial=_prefill(request.GET.get("q", "")))
     status = 400 if form.is_bound else 200
-    return render(request, "owners/owner_form.html", {"form": form, "survey": survey}, status=status)
+    return render(request, "owners/owner_form.html", {"form": form, "survey_code": survey_code}, status=status)
 
 
 def _prefill(query: str) -> dict:
@@ -58,17 +62,3 @@ def _prefill(query: str) -> dict:
     if any(char.isdigit() for char in query):
         return {"unit": query} if "-" in query else {}
     return {"name": query}
-
-
-@brand_service_required
-@require_http_methods(["GET", "POST"])
-def owners_import(request):
-    """Upload the owner roster; the job page shows its progress and outcome."""
-    posted = request.method == "POST"
-    form = UploadForm(request.POST if posted else None, request.FILES if posted else None)
-    if request.method == "POST" and form.is_valid():
-        started = upload_start(request, form, kind=ImportJob.Kind.OWNERS, survey=None)
-        if started is not None:
-            return started
-    status = 400 if form.is_bound and form.errors else 200
-    return render(request, "owners/owner_import.html", {"form": form}, status=status)

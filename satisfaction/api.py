@@ -13,8 +13,9 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from departments.selectors import metric_rows_visible_to, surveys_visible_to
-from satisfaction.permissions import HasRole
+from departments.permissions import HasRole
+from satisfaction.selectors import metric_rows_visible_to
+from surveys.selectors import surveys_visible_to
 
 
 class MetricRowSerializer(serializers.Serializer):

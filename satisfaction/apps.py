@@ -7,7 +7,7 @@ class SatisfactionConfig(AppConfig):
     verbose_name = _("满意度指标")
 
     def ready(self):
-        from satisfaction import auth_events  # noqa: F401 - connects the authentication-event receivers
-        from satisfaction.logging import install_record_factory
+        from satisfaction.receivers import recompute_when_responses_change
+        from surveys.events import responses_changed
 
-        install_record_factory()
+        responses_changed.connect(recompute_when_responses_change, dispatch_uid="satisfaction.recompute")

@@ -5,11 +5,10 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\x00")
+from core.spreadsheets.writing import safe_cell
 
 METRIC_COLUMNS = [
     ("survey", "调查"),
@@ -28,19 +27,6 @@ METRIC_COLUMNS = [
     ("loyalty_ci_low", "忠诚度区间下限"),
     ("loyalty_ci_high", "忠诚度区间上限"),
 ]
-
-
-def safe_cell(value):
-    """Neutralise text that a spreadsheet would read as a formula (=, +, -, @, tab, CR, NUL) with a leading quote.
-
-    Control characters that xlsx cannot hold (NUL and the like, from a hostile or broken file) are then dropped:
-    openpyxl would refuse the whole workbook otherwise.
-    """
-    if isinstance(value, str):
-        if value.startswith(FORMULA_PREFIXES):
-            value = "'" + value
-        return ILLEGAL_CHARACTERS_RE.sub("", value)
-    return value
 
 
 def metric_rows_xlsx(rows: list[dict]) -> bytes:

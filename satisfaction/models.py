@@ -7,8 +7,8 @@ Pages never aggregate raw responses; a recompute replaces a survey's snapshot ro
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from departments.models import PortCode
-from surveys.models import Stage
+from departments.ports import PortCode
+from owners.stages import Stage
 
 
 class MetricSnapshot(models.Model):

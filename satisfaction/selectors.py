@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 from django.db import connection
 
-from departments.selectors import ports_visible_to
+from departments.ports import PORTS
+from departments.selectors import ports_visible_to, user_has_any_role
+from owners.stages import STAGES
 from satisfaction.metrics.engine import QuestionSpec
 from satisfaction.models import MetricRun, MetricSnapshot
 from surveys.models import Survey
@@ -89,8 +91,7 @@ def port_snapshots_for_user(*, survey: Survey, user) -> list[MetricSnapshot]:
     """Whole-survey rows of the ports this user may see, in port order."""
     visible = ports_visible_to(user)
     rows = MetricSnapshot.objects.filter(survey=survey, project__isnull=True, stage="", port__in=visible)
-    order = {code: i for i, code in enumerate(["design", "engineering", "sales", "service", "property"])}
-    return sorted(rows, key=lambda row: order.get(row.port, 99))
+    return sorted(rows, key=lambda row: PORTS.index(row.port))
 
 
 def metric_rows(*, survey: Survey, ports: frozenset[str] | None = None) -> list[dict]:
@@ -176,7 +177,6 @@ def _frame(projects, stages, matrix: np.ndarray, codes: list[str]) -> pd.DataFra
 
 
 _COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
-_STAGE_CODES = ("prospective", "run_in", "stable", "veteran")
 
 
 def _read_binary(survey_id: int, ids: list[int] | None, codes: list[str]) -> pd.DataFrame | None:
@@ -184,7 +184,7 @@ def _read_binary(survey_id: int, ids: list[int] | None, codes: list[str]) -> pd.
     from owners.models import Project
 
     width = len(codes)
-    stage_case = " ".join(f"WHEN '{code}' THEN {i}" for i, code in enumerate(_STAGE_CODES))
+    stage_case = " ".join(f"WHEN '{code}' THEN {i}" for i, code in enumerate(STAGES))
     where = f"r.survey_id = {int(survey_id)}"
     if ids is not None:
         where += f" AND r.project_id IN ({', '.join(str(i) for i in ids)})"
@@ -224,10 +224,17 @@ def _read_binary(survey_id: int, ids: list[int] | None, codes: list[str]) -> pd.
     projects = pd.Categorical.from_codes(lookup[project_ids], categories=categories)
     stage_numbers = tuples["stage"].astype(np.int64)
     if (stage_numbers < 0).any():
-        stages = np.array(_STAGE_CODES + ("unknown",), dtype=object)[stage_numbers]
+        stages = np.array(STAGES + ("unknown",), dtype=object)[stage_numbers]
     else:
-        stages = pd.Categorical.from_codes(stage_numbers, categories=list(_STAGE_CODES))
+        stages = pd.Categorical.from_codes(stage_numbers, categories=list(STAGES))
     scores = pd.DataFrame(matrix, columns=codes)
     scores.insert(0, "stage", stages)
     scores.insert(0, "project", projects)
     return scores
+
+
+def metric_rows_visible_to(user, *, survey) -> list[dict]:
+    """The survey's metric rows (DESIGN §4 contract): the headline, and port rows of the ports this user may see."""
+    if not user_has_any_role(user):
+        return []
+    return metric_rows(survey=survey, ports=ports_visible_to(user))

@@ -12,10 +12,10 @@ $PY manage.py seed_demo_plans
 $PY manage.py seed_demo_feedback --if-empty
 $PY manage.py demo_logins
 
-$PY -m celery -A satisfaction worker --pool=solo --without-mingle --without-gossip --without-heartbeat \
+$PY -m celery -A config worker --pool=solo --without-mingle --without-gossip --without-heartbeat \
   --loglevel=WARNING &
 WORKER=$!
-$PY -m celery -A satisfaction beat --loglevel=WARNING --schedule var/celerybeat-schedule &
+$PY -m celery -A config beat --loglevel=WARNING --schedule var/celerybeat-schedule &
 BEAT=$!
 trap 'kill $WORKER $BEAT 2>/dev/null || true' EXIT INT TERM
 echo "Serving on http://127.0.0.1:8000/  (Ctrl-C stops web, worker and beat)"

@@ -6,9 +6,18 @@ from rest_framework import mixins, parsers, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response as ApiResponse
 
-from departments.selectors import imports_visible_to, questions_visible_to, responses_visible_to, surveys_visible_to
-from satisfaction.permissions import EntersData, ReadAnyRoleWriteDataEntry, SeesResponses
-from surveys.models import ImportJob, Question, Response, Stage, Survey
+from core.permissions import predicate_permission
+from departments.permissions import EntersData, ReadAnyRoleWriteDataEntry
+from departments.selectors import user_may_enter_data
+from owners.stages import Stage
+from surveys.models import ImportJob, Question, Response, Survey
+from surveys.selectors import (
+    imports_visible_to,
+    questions_visible_to,
+    responses_visible_to,
+    surveys_visible_to,
+    user_may_see_responses,
+)
 from surveys.serializers import (
     ImportJobSerializer,
     ImportJobSummarySerializer,
@@ -18,6 +27,12 @@ from surveys.serializers import (
     SurveySerializer,
 )
 from surveys.services import response_submit, survey_create
+
+# Raw responses: company-wide roles read; brand-service staff write.
+SeesResponses = predicate_permission(
+    "SeesResponses", read=user_may_see_responses, write=user_may_enter_data,
+    message="答卷明细仅限品牌客服、管理层和满意度管理小组查看。",
+)
 
 
 class SurveyFilter(django_filters.FilterSet):

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from departments.models import PortCode
+from departments.ports import PortCode
 from owners.models import Owner
 from surveys.models import Channel, Question, Response, Survey
 

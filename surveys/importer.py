@@ -5,9 +5,9 @@ spreadsheet numbers it, column as headed in the file, value, reason in Chinese).
 ``surveys.importing``; ``import_job_start`` (in ``surveys.services``) runs these in the background.
 """
 
-from surveys.importing.files import upload_check
+from core.spreadsheets.files import upload_check
+from core.spreadsheets.results import ImportIssue, ImportResult
 from surveys.importing.responses import response_columns, responses_import
-from surveys.importing.results import ImportIssue, ImportResult
 from surveys.importing.roster import ROSTER_COLUMNS, owners_import
 from surveys.importing.workbooks import import_errors_xlsx, response_template_xlsx
 

@@ -5,7 +5,9 @@ from datetime import datetime
 
 from django.db.models import QuerySet
 
-from surveys.models import Channel, ImportJob, Question, Response, Stage, Survey
+from departments.selectors import user_has_any_role, user_may_enter_data, user_sees_company_wide
+from owners.stages import Stage
+from surveys.models import Channel, ImportJob, Question, Response, Survey
 
 
 def survey_questions(*, survey: Survey) -> list[Question]:
@@ -118,3 +120,37 @@ def response_history(*, response: Response) -> list[HistoryEntry]:
         previous = record
     entries.reverse()
     return entries
+
+
+# --- Scope: who may see surveys, questions, responses and imports ---------------------------------------------
+#
+# Surveys and questions are not personal data: every user with a role sees them. Raw responses (scores, owner by
+# id only) are seen by company-wide roles; a department head works from the dashboards of the ports they may see.
+
+
+def user_may_see_responses(user) -> bool:
+    return user_sees_company_wide(user)
+
+
+def surveys_visible_to(user):
+    if not user_has_any_role(user):
+        return Survey.objects.none()
+    return Survey.objects.order_by("-starts_on", "-created_at", "-id")
+
+
+def questions_visible_to(user):
+    if not user_has_any_role(user):
+        return Question.objects.none()
+    return Question.objects.select_related("survey").order_by("survey_id", "position")
+
+
+def responses_visible_to(user):
+    if not user_may_see_responses(user):
+        return Response.objects.none()
+    return Response.objects.select_related("survey", "project", "owner").order_by("survey_id", "questionnaire_no", "id")
+
+
+def imports_visible_to(user):
+    if not user_may_enter_data(user):
+        return ImportJob.objects.none()
+    return ImportJob.objects.select_related("survey", "created_by").order_by("-created_at", "-id")

@@ -3,10 +3,10 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from departments.models import PortCode
-from departments.selectors import owners_visible_to
+from core.logging import mask_phones
+from departments.ports import PortCode
 from owners.models import Owner
-from satisfaction.logging import mask_phones
+from owners.selectors import owners_visible_to
 from surveys.answers import decode_answers
 from surveys.models import Channel, ImportJob, Question, Response, Survey
 from surveys.selectors import survey_questions

@@ -6,8 +6,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from owners.models import Owner
-from satisfaction.metrics.engine import stage_as_of
+from owners.stages import stage_as_of
 from surveys.answers import encode_answers
+from surveys.events import responses_changed_send
 from surveys.models import ImportJob, Question, Response, Survey
 from surveys.questionnaires import QUESTIONNAIRES
 from surveys.selectors import survey_questions
@@ -61,8 +62,6 @@ def response_submit(
 
     Returns (response, created). The stage is frozen as of the survey date; the recompute is queued on commit.
     """
-    from satisfaction.services import metrics_request_recompute
-
     questions = survey_questions(survey=survey)
     missing = [q.label for q in questions if q.required and scores.get(q.code) is None]
     if missing:
@@ -87,7 +86,7 @@ def response_submit(
         response.project_id = owner.project_id
         response.full_clean(validate_unique=False)
         response.save()
-        metrics_request_recompute(survey_id=survey.pk)
+        responses_changed_send(survey_id=survey.pk)
     return response, created
 
 

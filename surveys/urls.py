@@ -11,6 +11,7 @@ urlpatterns = [
     path("responses/<int:pk>/", views.response_edit, name="response_edit"),
     path("imports/", views.import_history, name="import_history"),
     path("imports/new/", views.import_responses, name="import_responses"),
+    path("imports/owners/", views.owners_import, name="import_owners"),
     path("imports/template.xlsx", views.import_template, name="import_template"),
     path("imports/<int:pk>/", views.import_job, name="import_job"),
     path("imports/<int:pk>/progress/", views.import_job_progress, name="import_job_progress"),

@@ -19,10 +19,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 from departments.decorators import brand_service_required
 from owners.models import Owner
 from owners.selectors import owners_search
-from satisfaction.metrics.engine import stage_as_of
+from owners.stages import Stage, stage_as_of
 from surveys.answers import decode_answers
-from surveys.forms import ResponseEntryForm, ResponsesUploadForm
-from surveys.models import ImportJob, Response, Stage, Survey
+from surveys.forms import ResponseEntryForm, ResponsesUploadForm, UploadForm
+from surveys.models import ImportJob, Response, Survey
 from surveys.selectors import (
     import_jobs_recent,
     owners_with_response,
@@ -372,3 +372,17 @@ def import_job_errors(request, pk: int):
 def import_history(request):
     page = Paginator(import_jobs_recent(), 50).get_page(request.GET.get("page"))
     return render(request, "surveys/import_history.html", {"page": page, "finished": FINISHED})
+
+
+@brand_service_required
+@require_http_methods(["GET", "POST"])
+def owners_import(request):
+    """Upload the owner roster; the job page shows its progress and outcome."""
+    posted = request.method == "POST"
+    form = UploadForm(request.POST if posted else None, request.FILES if posted else None)
+    if request.method == "POST" and form.is_valid():
+        started = upload_start(request, form, kind=ImportJob.Kind.OWNERS, survey=None)
+        if started is not None:
+            return started
+    status = 400 if form.is_bound and form.errors else 200
+    return render(request, "owners/owner_import.html", {"form": form}, status=status)

@@ -14,7 +14,7 @@ from html.parser import HTMLParser
 import numpy as np
 
 from owners.models import Owner, Project
-from satisfaction.metrics.engine import stage_as_of
+from owners.stages import stage_as_of
 from satisfaction.services import metrics_compute
 from surveys.models import Response, Survey
 from surveys.questionnaires import STANDARD

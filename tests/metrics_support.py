@@ -7,7 +7,9 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from satisfaction.metrics.engine import PORTS, STAGES, QuestionSpec
+from departments.ports import PORTS
+from owners.stages import STAGES
+from satisfaction.metrics.engine import QuestionSpec
 from surveys.questionnaires import STANDARD
 
 QUESTIONS = [QuestionSpec(q.code, q.kind, q.port) for q in STANDARD]

@@ -53,7 +53,7 @@ def query(name: str, sql: str, params=()) -> list[tuple]:
 
 
 # What a seeded template's content depends on besides the migrations: the generator and the metrics code.
-SEEDED_SOURCES = ("satisfaction/scale.py", "satisfaction/metrics/*.py", "satisfaction/services.py", "satisfaction/selectors.py")
+SEEDED_SOURCES = ("demo/scale.py", "satisfaction/metrics/*.py", "satisfaction/services.py", "satisfaction/selectors.py")
 
 
 def _fingerprint(*, seeded: bool) -> str:
@@ -70,7 +70,7 @@ def base_env(db_name: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "DATABASE_URL", "METRICS_"))}
     env |= {
         "DATABASE_URL": database_url(db_name),
-        "DJANGO_SETTINGS_MODULE": "satisfaction.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         "PYTHONUNBUFFERED": "1",
         "LOG_LEVEL": "WARNING",
         "AXES_ENABLED": "0",
@@ -206,14 +206,14 @@ def start_redis(port: int, log_dir: Path) -> Process:
 
 def start_worker(name: str, env: dict, log_dir: Path) -> Process:
     args = [
-        str(BIN / "celery"), "-A", "satisfaction", "worker", "--pool=solo", "--without-mingle",
+        str(BIN / "celery"), "-A", "config", "worker", "--pool=solo", "--without-mingle",
         "--without-gossip", "--without-heartbeat", "--loglevel=INFO", "-n", f"{name}@%h",
     ]
     return Process(name, args, env, log_dir)
 
 
 def start_beat(env: dict, log_dir: Path) -> Process:
-    args = [str(BIN / "celery"), "-A", "satisfaction", "beat", "--loglevel=INFO", "--schedule", str(log_dir / "beat-schedule")]
+    args = [str(BIN / "celery"), "-A", "config", "beat", "--loglevel=INFO", "--schedule", str(log_dir / "beat-schedule")]
     return Process("beat", args, env, log_dir)
 
 

@@ -13,8 +13,8 @@ from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
 from departments.models import Department
+from feedback.models import Feedback
 from improvement_plans.models import ActionItem, ImprovementPlan
-from surveys.models import Feedback
 from tests.api_world import build_world
 
 pytestmark = pytest.mark.django_db

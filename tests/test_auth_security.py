@@ -122,7 +122,7 @@ def test_password_validators_refuse_short_common_and_numeric_passwords(staff):
 
 
 def test_login_success_failure_and_refusals_are_logged(client, staff, property_head, caplog):
-    caplog.set_level(logging.INFO, logger="satisfaction.access")
+    caplog.set_level(logging.INFO, logger="csm.access")
     login(client, "staff", "wrong-password-1", ip="10.1.2.3")
     login(client, "staff", PASSWORD, ip="10.1.2.3")
     client.post("/accounts/logout/")
@@ -130,7 +130,7 @@ def test_login_success_failure_and_refusals_are_logged(client, staff, property_h
     client.get("/api/v1/owners/")
     anonymous = Client()
     anonymous.get("/api/v1/projects/")
-    lines = [r.getMessage() for r in caplog.records if r.name == "satisfaction.access"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "csm.access"]
     assert "login failed username=staff ip=10.1.2.3" in lines
     assert "login succeeded user=staff ip=10.1.2.3" in lines
     assert any(line.startswith("logout user=staff") for line in lines)
@@ -140,11 +140,11 @@ def test_login_success_failure_and_refusals_are_logged(client, staff, property_h
 
 
 def test_a_lockout_is_logged(staff, caplog):
-    caplog.set_level(logging.INFO, logger="satisfaction.access")
+    caplog.set_level(logging.INFO, logger="csm.access")
     client = Client()
     for _ in range(LIMIT + 1):
         login(client, "staff", "wrong-password-1", ip="10.4.4.4")
-    lines = [r.getMessage() for r in caplog.records if r.name == "satisfaction.access"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "csm.access"]
     assert "login locked out username=staff ip=10.4.4.4" in lines
     assert any("status=429" in line for line in lines)
 

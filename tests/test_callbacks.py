@@ -6,12 +6,13 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from feedback.models import Callback, CallbackRule, Feedback
+from feedback.selectors import OwnerSpec, RuleSpec, callback_due_items, callback_due_list
+from feedback.services import callback_record
 from owners.models import Owner, Project
 from satisfaction.models import MetricSnapshot
 from satisfaction.services import metrics_compute
-from surveys.feedback_selectors import OwnerSpec, RuleSpec, callback_due_items, callback_due_list
-from surveys.feedback_services import callback_record
-from surveys.models import Callback, CallbackRule, Feedback, Response, Survey
+from surveys.models import Response, Survey
 
 THREE_MONTHS = RuleSpec(id=1, name="3个月", months=3, window_days=15)
 SIX_MONTHS = RuleSpec(id=2, name="6个月", months=6, window_days=15)

@@ -16,7 +16,7 @@ from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun
 from django.db import connections, transaction
 
-from satisfaction.celery import app
+from config.celery import app
 from satisfaction.metrics.engine import compute_survey_metrics
 from satisfaction.models import MetricRun, MetricSnapshot
 from satisfaction.selectors import survey_frame

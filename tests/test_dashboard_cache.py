@@ -7,10 +7,11 @@ from datetime import date
 import pytest
 from django.test import Client
 
+from feedback.models import Feedback
 from owners.models import Project
 from satisfaction.models import MetricSnapshot
 from satisfaction.services import metrics_compute
-from surveys.models import Feedback, Response
+from surveys.models import Response
 from tests.conftest import PASSWORD, make_user
 from tests.dashboard_fixtures import surveys_for_module
 

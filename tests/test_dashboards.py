@@ -7,13 +7,14 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from core.templatetags.csm import pct
+from dashboards import selectors as dashboard_selectors
 from owners.models import Project
-from satisfaction.dashboards import selectors as dashboard_selectors
+from owners.stages import Stage
 from satisfaction.metrics.engine import target_status
 from satisfaction.models import ItemSnapshot, MetricRun, MetricSnapshot
 from satisfaction.services import metrics_compute
-from satisfaction.templatetags.csm import pct
-from surveys.models import Response, Stage, Survey
+from surveys.models import Response, Survey
 from tests.conftest import make_user
 from tests.dashboard_fixtures import body_rows, build_survey, surveys_for_module
 

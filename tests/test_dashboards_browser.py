@@ -11,9 +11,9 @@ from django.utils import timezone
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
+from core.templatetags.csm import pct
 from satisfaction.models import ItemSnapshot, MetricRun, MetricSnapshot
 from satisfaction.services import metrics_compute
-from satisfaction.templatetags.csm import pct
 from tests.conftest import login, screenshot
 from tests.dashboard_fixtures import build_two_surveys
 

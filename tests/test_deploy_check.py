@@ -52,7 +52,7 @@ def test_production_settings_set_the_security_headers_and_cookies():
         "print(s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS,"
         " s.X_FRAME_OPTIONS, s.SECURE_CONTENT_TYPE_NOSNIFF, s.DEBUG)"
     )
-    env = {**clean_environ(), **PRODUCTION_ENV, "SECRET_KEY": secrets.token_urlsafe(64), "DJANGO_SETTINGS_MODULE": "satisfaction.settings"}
+    env = {**clean_environ(), **PRODUCTION_ENV, "SECRET_KEY": secrets.token_urlsafe(64), "DJANGO_SETTINGS_MODULE": "config.settings"}
     result = subprocess.run([sys.executable, "-c", f"import django; django.setup(); {code}"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.stdout.split() == ["True", "True", "True", "31536000", "DENY", "True", "False"], result.stderr

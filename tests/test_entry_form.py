@@ -53,7 +53,7 @@ def test_a_department_head_is_refused_every_data_in_page(client, property_head, 
         "/surveys/imports/new/",
         "/owners/",
         "/owners/new/",
-        "/owners/import/",
+        "/surveys/imports/owners/",
     ]
     for url in urls:
         assert client.get(url).status_code == 403, url

@@ -6,12 +6,12 @@ from datetime import date
 import pytest
 from django.utils import timezone
 
+from feedback.importing import benchmark_import, parse_rate
+from feedback.models import ExternalBenchmark, ExternalBenchmarkRow
+from feedback.selectors import benchmarks_for_port
+from feedback.services import benchmark_create
 from owners.models import Project
 from satisfaction.models import MetricSnapshot
-from surveys.feedback_import import benchmark_import, parse_rate
-from surveys.feedback_selectors import benchmarks_for_port
-from surveys.feedback_services import benchmark_create
-from surveys.models import ExternalBenchmark, ExternalBenchmarkRow
 from surveys.services import survey_create
 
 HEADER = ["楼盘编码", "端口", "业主阶段", "样本量", "满意度", "忠诚度"]

@@ -20,7 +20,7 @@ from tests import stack
 def test_time_limits_stay_below_the_brokers_visibility_timeout_and_tasks_ack_late(settings):
     import satisfaction.tasks
     import surveys.tasks  # noqa: F401 - registers the tasks
-    from satisfaction.celery import app
+    from config.celery import app
 
     assert satisfaction.tasks
     assert settings.CELERY_TASK_ACKS_LATE and settings.CELERY_TASK_REJECT_ON_WORKER_LOST
@@ -51,7 +51,7 @@ def test_settings_refuse_a_visibility_timeout_not_above_the_time_limit():
 
     env = {**stack.base_env("unused"), "CELERY_TASK_TIME_LIMIT": "600", "CELERY_VISIBILITY_TIMEOUT": "600"}
     result = subprocess.run(
-        [sys.executable, "-c", "import satisfaction.settings"], cwd=stack.ROOT, env=env, capture_output=True, text=True
+        [sys.executable, "-c", "import config.settings"], cwd=stack.ROOT, env=env, capture_output=True, text=True
     )
     assert result.returncode != 0 and "CELERY_VISIBILITY_TIMEOUT must exceed" in result.stderr
 

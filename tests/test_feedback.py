@@ -10,10 +10,9 @@ from django.utils import timezone
 from openpyxl import Workbook
 from scipy import stats
 
-from owners.models import Owner, Project
-from satisfaction.models import MetricSnapshot
-from surveys.feedback_import import feedback_import
-from surveys.feedback_selectors import (
+from feedback.importing import feedback_import
+from feedback.models import Feedback
+from feedback.selectors import (
     FeedbackFact,
     ProjectBase,
     feedback_port_evidence,
@@ -21,8 +20,9 @@ from surveys.feedback_selectors import (
     pearson,
     port_evidence,
 )
-from surveys.feedback_services import feedback_create
-from surveys.models import Feedback
+from feedback.services import feedback_create
+from owners.models import Owner, Project
+from satisfaction.models import MetricSnapshot
 from surveys.services import survey_create
 
 

@@ -6,9 +6,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from feedback.models import Callback, Feedback
+from feedback.services import feedback_create
 from owners.models import Owner, Project
-from surveys.feedback_services import feedback_create
-from surveys.models import Callback, Feedback, Response
+from surveys.models import Response
 from surveys.services import survey_create
 from tests.conftest import login, screenshot
 

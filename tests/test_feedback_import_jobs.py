@@ -8,9 +8,10 @@ from datetime import date
 import pytest
 from openpyxl import load_workbook
 
+from feedback.importing import FEEDBACK_COLUMNS, feedback_import, feedback_import_recorded, feedback_template_xlsx
+from feedback.models import Feedback
 from owners.models import Project
-from surveys.feedback_import import FEEDBACK_COLUMNS, feedback_import, feedback_import_recorded, feedback_template_xlsx
-from surveys.models import Feedback, ImportJob
+from surveys.models import ImportJob
 
 HEADER = ["反馈编号", "反馈类型", "楼盘编码", "房号", "业主姓名", "责任端口", "受理日期", "严重程度", "处理状态", "关闭日期", "反馈内容"]
 ROWS = [

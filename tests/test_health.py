@@ -5,7 +5,7 @@ import socket
 import pytest
 from django.db import OperationalError
 
-from satisfaction.celery import app as celery_app
+from config.celery import app as celery_app
 from tests.support import REDIS_URL
 
 
@@ -32,7 +32,7 @@ def test_readyz_answers_without_login_and_reports_the_database(client):
 
 @pytest.mark.django_db
 def test_readyz_is_503_when_the_database_does_not_answer(client, monkeypatch):
-    from satisfaction import views
+    from core import views
 
     class Broken:
         def cursor(self):

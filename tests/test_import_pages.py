@@ -63,7 +63,7 @@ def nothing_written() -> bool:
 def test_a_department_head_cannot_upload_or_read_imports(client, property_head, survey):
     client.force_login(property_head)
     assert upload(client, survey, "good.csv", GOOD_CSV).status_code == 403
-    assert client.post("/owners/import/", {"file": SimpleUploadedFile("o.csv", b"x")}).status_code == 403
+    assert client.post("/surveys/imports/owners/", {"file": SimpleUploadedFile("o.csv", b"x")}).status_code == 403
     assert client.get(reverse("surveys:import_template") + f"?survey={survey.code}").status_code == 403
     assert nothing_written()
 
@@ -165,7 +165,7 @@ def test_the_template_has_one_column_per_question_headed_in_chinese(client, staf
 def test_the_owner_roster_upload_creates_owners_through_a_job(client, staff, committed):
     client.force_login(staff)
     roster = "楼盘编码,楼盘名称,房号,业主姓名,联系电话,入住日期\nHY,和园,3-2-1502,张三,13812345678,2025-01-10\n".encode("gb18030")
-    response = committed(client.post, "/owners/import/", {"file": SimpleUploadedFile("名册.csv", roster)})
+    response = committed(client.post, "/surveys/imports/owners/", {"file": SimpleUploadedFile("名册.csv", roster)})
     assert response.status_code == 302
     page = client.get(response["Location"]).content.decode()
     assert "业主名册" in page and '<td class="num" id="count-created">1</td>' in page

@@ -10,10 +10,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from owners.models import Owner, Project
-from satisfaction.metrics.engine import stage_as_of
+from owners.stages import stage_as_of, stages_as_of
 from surveys.answers import decode_answers, encode_answers
 from surveys.importer import responses_import
-from surveys.importing.responses import encode_answer_matrix, stages_as_of
+from surveys.importing.responses import encode_answer_matrix
 from surveys.models import ImportJob, Response
 from surveys.services import survey_create
 from tests.import_support import (
@@ -500,8 +500,8 @@ def test_headers_match_with_half_width_brackets_other_case_and_spaces(survey):
 
 
 def test_a_job_run_twice_at_once_keeps_the_first_result(survey, staff, django_capture_on_commit_callbacks):
+    from core.spreadsheets.results import ImportResult
     from surveys.importing.jobs import _record_result
-    from surveys.importing.results import ImportResult
     from surveys.services import import_job_start
 
     with django_capture_on_commit_callbacks(execute=True):

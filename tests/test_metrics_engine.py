@@ -12,8 +12,8 @@ from scipy.stats import pearsonr
 from statsmodels.stats import proportion
 from statsmodels.stats.proportion import proportion_confint
 
+from departments.ports import PORTS
 from satisfaction.metrics.engine import (
-    PORTS,
     Z95,
     QuestionSpec,
     compute_survey_metrics,

@@ -15,10 +15,12 @@ from django.utils import timezone
 from openpyxl import Workbook, load_workbook
 from rest_framework.test import APIClient
 
+from core.logging import MaskPhoneFormatter, mask_phones
+from core.spreadsheets.writing import safe_cell
+from feedback.models import Feedback
 from owners.models import Owner, PhoneAccessLog
-from satisfaction.exports import metric_rows_xlsx, safe_cell
-from satisfaction.logging import MaskPhoneFormatter, mask_phones
-from surveys.models import Feedback, ImportJob, Response
+from satisfaction.exports import metric_rows_xlsx
+from surveys.models import ImportJob, Response
 from tests.api_world import PHONES, build_world
 from tests.conftest import PASSWORD
 from tests.support import SAMPLE_XLSX

@@ -322,7 +322,7 @@ def test_the_admin_pages_of_plans_open_in_chinese(admin_client, property_head):
 
 
 def test_the_demo_plans_load_in_four_workflow_states(db):
-    from improvement_plans.demo import DEMO_DRAFTERS, demo_plans_seed
+    from demo.plans import DEMO_DRAFTERS, demo_plans_seed
     from tests.conftest import make_user
 
     roles = {"staff": (["brand_service"], "brand_service"), "mgmt": (["management"], None),

@@ -88,7 +88,7 @@ def test_gunicorn_worker_and_beat_serve_a_clerks_import_through_to_the_first_pag
     processes = []
     try:
         processes.append(
-            stack.Process("web", [str(stack.BIN / "gunicorn"), "satisfaction.wsgi:application", "-c",
+            stack.Process("web", [str(stack.BIN / "gunicorn"), "config.wsgi:application", "-c",
                                   "deploy/gunicorn.conf.py"], env, tmp_path)
         )
         processes.append(stack.start_worker("stack-worker", env, tmp_path))

@@ -5,9 +5,9 @@ import io
 import pytest
 from openpyxl import load_workbook
 
+from core.templatetags.csm import pct
 from owners.models import Project
 from satisfaction.models import ItemSnapshot, MetricSnapshot
-from satisfaction.templatetags.csm import pct
 from tests.dashboard_fixtures import body_rows, surveys_for_module
 
 STAGE_COLUMNS = ["prospective", "run_in", "stable", "veteran"]

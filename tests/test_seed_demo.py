@@ -8,10 +8,11 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from demo.surveys import DEMO_PASSWORD, DEMO_USERS, SURVEYS, demo_dataset
 from departments.selectors import ALL_PORTS, ports_owned_by, ports_visible_to
 from owners.models import Owner, Project
-from satisfaction.demo import DEMO_PASSWORD, DEMO_USERS, SURVEYS, demo_dataset
-from satisfaction.metrics.engine import STAGES, stage_as_of, two_proportion_change
+from owners.stages import STAGES, stage_as_of
+from satisfaction.metrics.engine import two_proportion_change
 from satisfaction.models import DriverSnapshot, MetricRun, MetricSnapshot
 from surveys.models import Response, Survey
 from surveys.services import survey_create
@@ -87,7 +88,7 @@ def test_seed_demo_refuses_a_database_with_surveys_and_if_empty_then_does_nothin
 
 @pytest.mark.django_db
 def test_the_demo_users_log_in_with_the_documented_password_and_see_their_ports():
-    from satisfaction.demo import demo_users_ensure
+    from demo.surveys import demo_users_ensure
 
     demo_users_ensure()
     for spec in DEMO_USERS:
@@ -109,7 +110,7 @@ def test_the_demo_users_log_in_with_the_documented_password_and_see_their_ports(
 
 @pytest.mark.django_db
 def test_demo_logins_prints_every_demo_user_and_the_password(capsys):
-    from satisfaction.demo import demo_users_ensure
+    from demo.surveys import demo_users_ensure
 
     demo_users_ensure()
     call_command("demo_logins")

@@ -9,9 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from scipy import stats
 
-from owners.models import Owner, Project
-from satisfaction.demo import PROJECTS
-from surveys.feedback_demo import (
+from demo.feedback import (
     BENCHMARK,
     BENCHMARK_ROWS,
     DEMO_TODAY,
@@ -21,7 +19,9 @@ from surveys.feedback_demo import (
     demo_callback_dataset,
     demo_feedback_dataset,
 )
-from surveys.models import Callback, ExternalBenchmark, Feedback, FeedbackKind, FeedbackStatus
+from demo.surveys import PROJECTS
+from feedback.models import Callback, ExternalBenchmark, Feedback, FeedbackKind, FeedbackStatus
+from owners.models import Owner, Project
 
 
 def _owners(per_project: int = 40) -> dict[str, list[DemoOwnerRef]]:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from satisfaction.metrics.engine import STAGES, stage_as_of
+from owners.stages import STAGES, stage_as_of
 
 DAY = timedelta(days=1)
 

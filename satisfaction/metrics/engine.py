@@ -12,29 +12,17 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
 
 import numpy as np
 import pandas as pd
-from dateutil.relativedelta import relativedelta
+
+from departments.ports import PORTS
+from owners.stages import STAGES
 
 Z95 = 1.959963984540054
 SIGNIFICANT_Z = 1.96
-STAGES = ("prospective", "run_in", "stable", "veteran")
-PORTS = ("design", "engineering", "sales", "service", "property")
 HEADLINE_ITEMS = ("overall", "repurchase", "recommend")
 SATISFIED_FROM = 4
-
-
-def stage_as_of(move_in_date: date | None, surveyed_on: date) -> str:
-    """The owner's lifecycle stage on the survey date; both bounds count ("以内"/"以上" include the bound)."""
-    if move_in_date is None or move_in_date > surveyed_on:
-        return "prospective"
-    if surveyed_on <= move_in_date + relativedelta(years=1):
-        return "run_in"
-    if surveyed_on < move_in_date + relativedelta(years=2):
-        return "stable"
-    return "veteran"
 
 
 def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float] | None:

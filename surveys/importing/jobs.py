@@ -18,8 +18,8 @@ from django.core.files.base import ContentFile
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
-from surveys.importing.files import upload_check
-from surveys.importing.results import ImportResult
+from core.spreadsheets.files import upload_check
+from core.spreadsheets.results import ImportResult
 from surveys.models import ImportJob, Survey
 
 logger = logging.getLogger(__name__)

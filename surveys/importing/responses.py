@@ -12,17 +12,25 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-from dateutil.relativedelta import relativedelta
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from surveys.importing import cells
+from core.spreadsheets import cells
+from core.spreadsheets.cells import ColumnSpec, IssueList, ParsedColumn
+from core.spreadsheets.files import Sheet, UnreadableFile, read_sheet, upload_check
+from core.spreadsheets.results import ImportResult
+from owners.stages import stages_as_of
+from surveys.events import responses_changed_send
 from surveys.importing.bulk import insert_with_history, update_with_history
-from surveys.importing.cells import ColumnSpec, IssueList, ParsedColumn
-from surveys.importing.files import Sheet, UnreadableFile, read_sheet, upload_check
 from surveys.importing.owners import owner_write_plan, project_plan, stored_move_in, stored_owners
-from surveys.importing.results import ImportResult
-from surveys.models import NOT_ANSWERED, Response, Survey
+from surveys.models import NOT_ANSWERED, Channel, Response, Survey
+
+CHANNEL_REASON = "调查方式必须是 电话、网络、上门、纸质（或 phone、online、visit、paper）之一"
+parse_channel = cells.choice_parser(
+    {"电话": Channel.PHONE.value, "网络": Channel.ONLINE.value, "上门": Channel.VISIT.value, "纸质": Channel.PAPER.value,
+     **{code: code for code in Channel.values}},
+    CHANNEL_REASON,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +46,7 @@ META_COLUMNS = (
     ColumnSpec("phone", "联系电话", cells.text_parser(20), few_distinct=False),
     ColumnSpec("move_in_date", "入住日期", cells.parse_date),
     ColumnSpec("surveyed_on", "调查日期", cells.parse_date, required=True),
-    ColumnSpec("channel", "调查方式", cells.parse_channel),
+    ColumnSpec("channel", "调查方式", parse_channel),
 )
 
 RESPONSE_COMPARED = ("owner_id", "project_id", "surveyed_on", "stage", "channel", "answers")
@@ -94,31 +102,6 @@ def parse_all(sheet: Sheet, specs: list[ColumnSpec], issues: IssueList) -> dict[
     return {
         key: cells.parse_column(sheet, by_key[key], index, header, issues) for key, (index, header) in found.items()
     }
-
-
-def stages_as_of(move_in: np.ndarray, surveyed_on: np.ndarray) -> np.ndarray:
-    """``satisfaction.metrics.engine.stage_as_of`` over arrays: the anniversaries come from the same
-    ``relativedelta`` arithmetic, computed once per distinct move-in date, and the comparisons are vectorised."""
-    n = len(surveyed_on)
-    stages = np.full(n, "prospective", dtype=object)
-    has_move_in = np.fromiter((value is not None for value in move_in), dtype=bool, count=n)
-    if not has_move_in.any():
-        return stages
-    idx = np.flatnonzero(has_move_in)
-    m_codes, m_uniques = pd.factorize(move_in[idx], use_na_sentinel=False)
-    s_codes, s_uniques = pd.factorize(surveyed_on[idx], use_na_sentinel=False)
-    m_days = np.array([np.datetime64(value, "D") for value in m_uniques], dtype="datetime64[D]")
-    one_days = np.array(
-        [np.datetime64(value + relativedelta(years=1), "D") for value in m_uniques], dtype="datetime64[D]"
-    )
-    two_days = np.array(
-        [np.datetime64(value + relativedelta(years=2), "D") for value in m_uniques], dtype="datetime64[D]"
-    )
-    s_days = np.array([np.datetime64(value, "D") for value in s_uniques], dtype="datetime64[D]")
-    m, one, two, s = m_days[m_codes], one_days[m_codes], two_days[m_codes], s_days[s_codes]
-    sub = np.where(m > s, "prospective", np.where(s <= one, "run_in", np.where(s < two, "stable", "veteran")))
-    stages[idx] = sub
-    return stages
 
 
 def encode_answer_matrix(codes: list[str], scores: dict[str, np.ndarray | ParsedColumn], n: int) -> np.ndarray:
@@ -302,9 +285,7 @@ def responses_import(
                 progress=lambda done: write_progress(len(inserts) + done),
             )
             if inserts or updates:
-                from satisfaction.services import metrics_request_recompute
-
-                metrics_request_recompute(survey_id=survey.pk)
+                responses_changed_send(survey_id=survey.pk)
     except IntegrityError:
         logger.warning("import of %s into survey %s hit a concurrent change", file_name, survey.pk, exc_info=True)
         return ImportResult.refusal(

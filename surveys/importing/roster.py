@@ -9,11 +9,11 @@ import pandas as pd
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from surveys.importing import cells
-from surveys.importing.cells import ColumnSpec, IssueList
+from core.spreadsheets import cells
+from core.spreadsheets.cells import ColumnSpec, IssueList
+from core.spreadsheets.results import ImportResult
 from surveys.importing.owners import owner_write_plan, project_plan, stored_owners
 from surveys.importing.responses import Progress, import_lock, parse_all, read_checked, report
-from surveys.importing.results import ImportResult
 
 logger = logging.getLogger(__name__)
 

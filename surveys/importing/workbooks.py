@@ -11,9 +11,9 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from satisfaction.exports import safe_cell
-from surveys.importing.files import UnreadableFile, cell_text, read_sheet
-from surveys.importing.results import ImportIssue
+from core.spreadsheets.files import UnreadableFile, cell_text, read_sheet
+from core.spreadsheets.results import ImportIssue
+from core.spreadsheets.writing import safe_cell
 from surveys.models import Survey
 
 RED = PatternFill(start_color="FFFFC7CE", end_color="FFFFC7CE", fill_type="solid")

@@ -1,0 +1,28 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+from core import views as health
+from dashboards import views as dashboards
+
+urlpatterns = [
+    path("", dashboards.home, name="home"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("dashboards/", include("dashboards.urls")),
+    path("surveys/", include("surveys.urls")),
+    path("feedback/", include("feedback.urls")),
+    path("owners/", include("owners.urls")),
+    path("plans/", include("improvement_plans.urls")),
+    path("api/", include("config.api_urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]
+
+admin.site.site_header = _("客户满意度管理 · 系统管理")
+admin.site.site_title = _("客户满意度管理")
+admin.site.index_title = _("系统管理")

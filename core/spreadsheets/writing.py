@@ -1,0 +1,18 @@
+"""Writing spreadsheets people open in Excel: every text cell goes through ``safe_cell``."""
+
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\x00")
+
+
+def safe_cell(value):
+    """Neutralise text that a spreadsheet would read as a formula (=, +, -, @, tab, CR, NUL) with a leading quote.
+
+    Control characters that xlsx cannot hold (NUL and the like, from a hostile or broken file) are then dropped:
+    openpyxl would refuse the whole workbook otherwise.
+    """
+    if isinstance(value, str):
+        if value.startswith(FORMULA_PREFIXES):
+            value = "'" + value
+        return ILLEGAL_CHARACTERS_RE.sub("", value)
+    return value

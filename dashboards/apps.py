@@ -1,0 +1,9 @@
+"""The readers: home page, company overview, port dashboards and project score cards, all from snapshots."""
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class DashboardsConfig(AppConfig):
+    name = "dashboards"
+    verbose_name = _("看板")

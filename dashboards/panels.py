@@ -1,0 +1,402 @@
+"""Dashboard panels: small functions that turn snapshot rows into one panel's context.
+
+A panel is a dict with its ``template`` (under ``templates/dashboards/panels/``), a ``title``, the rows its
+table shows and, when it has a chart, ``chart_id`` and ``chart`` (the data ``static/js/dashboards.js`` draws).
+The HTML view renders the panels' tables; the page's JSON endpoint returns the same panels' charts, so a chart
+and its table always show the same numbers. The ``*_panels`` functions assemble a page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.translation import gettext as _
+
+from dashboards.selectors import (
+    TOO_FEW,
+    SliceFilter,
+    detail_items,
+    key_drivers,
+    pick,
+    port_name,
+    port_slice_rows,
+    rows_by_project,
+    rows_by_stage,
+    scorecard_rows,
+    slice_trends,
+    stage_name,
+    target_check,
+)
+from owners.stages import STAGES
+from satisfaction.exports import ScorecardSection
+from surveys.models import Survey
+
+
+def _pc(value: float | None) -> float | None:
+    """A rate as a percentage for the charts (unrounded; the chart formats it)."""
+    return None if value is None else value * 100.0
+
+
+def _survey_label(survey: Survey) -> str:
+    return survey.name if not survey.starts_on else f"{survey.name}（{survey.starts_on:%Y-%m}）"
+
+
+def slice_label(chosen: SliceFilter) -> str:
+    parts = []
+    if chosen.project:
+        parts.append(chosen.project.name)
+    if chosen.stage:
+        parts.append(stage_name(chosen.stage))
+    return " · ".join(parts) if parts else _("全部楼盘 · 全部阶段")
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One headline figure: a rate with its interval and base, against a target."""
+
+    label: str
+    rate: float | None
+    low: float | None
+    high: float | None
+    n: int
+    target: object  # TargetCheck
+
+    @property
+    def too_few(self) -> bool:
+        return self.n < TOO_FEW
+
+
+def _figure(label, rate, low, high, n, target) -> Figure:
+    return Figure(label, rate, low, high, n or 0, target_check(low, high, target))
+
+
+# --- Panels -------------------------------------------------------------------------------------------------------
+
+
+def headline_panel(*, rows, chosen: SliceFilter, targets: dict) -> dict:
+    """Headline satisfaction and loyalty of the chosen slice, each with its interval, against the company target."""
+    row = pick(rows, port="", project_id=chosen.project_id, stage=chosen.stage)
+    company = targets.get("company", {})
+    figures = []
+    if row is not None:
+        figures = [
+            _figure(_("总体满意度"), row.satisfaction_rate, row.satisfaction_ci_low, row.satisfaction_ci_high, row.n,
+                    company.get("satisfaction")),
+            _figure(_("忠诚度"), row.loyalty_rate, row.loyalty_ci_low, row.loyalty_ci_high, row.loyalty_base,
+                    company.get("loyalty")),
+        ]
+    return {"template": "dashboards/panels/figures.html", "title": _("核心指标"), "table_id": "headline-table",
+            "figures": figures}
+
+
+def port_figure_panel(*, rows, port: str, chosen: SliceFilter, targets: dict) -> dict:
+    """The port's satisfaction in the chosen slice, with its interval, against the port's target."""
+    row = pick(rows, port=port, project_id=chosen.project_id, stage=chosen.stage)
+    figures = []
+    if row is not None:
+        figures = [
+            _figure(_("%(port_label)s满意度") % {"port_label": port_name(port)}, row.satisfaction_rate, row.satisfaction_ci_low,
+                    row.satisfaction_ci_high, row.n, targets.get("ports", {}).get(port))
+        ]
+    return {"template": "dashboards/panels/figures.html", "title": _("端口满意度与目标"), "table_id": "port-headline",
+            "figures": figures, "mean_score": row.mean_score if row else None}
+
+
+def ports_panel(*, rows, ports: list[str], chosen: SliceFilter, targets: dict) -> dict:
+    """Each visible port's satisfaction in the chosen slice against its target."""
+    port_targets = targets.get("ports", {})
+    lines = []
+    for port in ports:
+        row = pick(rows, port=port, project_id=chosen.project_id, stage=chosen.stage)
+        if row is None:
+            continue
+        lines.append({"port": port, "label": port_name(port), "row": row,
+                      "target": target_check(row.satisfaction_ci_low, row.satisfaction_ci_high, port_targets.get(port))})
+    chart = {
+        "kind": "bar",
+        "categories": [line["label"] for line in lines],
+        "series": [{"name": _("满意度"), "data": [_pc(line["row"].satisfaction_rate) for line in lines]}],
+        "intervals": [[_pc(line["row"].satisfaction_ci_low), _pc(line["row"].satisfaction_ci_high)] for line in lines],
+        "targets": [_pc(line["target"].target) for line in lines],
+        "too_few": [line["row"].n < TOO_FEW for line in lines],
+    }
+    return {"template": "dashboards/panels/ports.html", "title": _("各端口满意度与目标"), "table_id": "port-table",
+            "lines": lines, "chart_id": "ports", "chart": chart}
+
+
+def stage_panel(*, rows, ports: list[str], chosen: SliceFilter, with_loyalty: bool) -> dict:
+    """Satisfaction by lifecycle stage (headline "" and/or ports), for the chosen project or all."""
+    columns = [{"port": port, "label": port_name(port)} for port in ports]
+    lines = []
+    for code in STAGES:
+        cells = [pick(rows, port=port, project_id=chosen.project_id, stage=code) for port in ports]
+        if not any(cells):
+            continue
+        headline = cells[ports.index("")] if "" in ports else None
+        lines.append({"stage": code, "label": stage_name(code), "cells": cells,
+                      "loyalty": headline if with_loyalty else None})
+    series = [{"name": col["label"], "data": [_pc(line["cells"][i].satisfaction_rate) if line["cells"][i] else None
+                                              for line in lines]} for i, col in enumerate(columns)]
+    if with_loyalty:
+        series.append({"name": _("忠诚度"), "data": [_pc(line["loyalty"].loyalty_rate) if line["loyalty"] else None
+                                                  for line in lines]})
+    chart = {"kind": "bar", "categories": [line["label"] for line in lines], "series": series}
+    return {"template": "dashboards/panels/stages.html", "title": _("按业主阶段"), "table_id": "stage-table",
+            "columns": columns, "lines": lines, "with_loyalty": with_loyalty, "chart_id": "stages", "chart": chart}
+
+
+def projects_panel(*, rows, port: str, chosen: SliceFilter) -> dict:
+    """The port's satisfaction in each project (same stage), highest first; n < 30 greyed."""
+    found = rows_by_project(rows, port=port, stage=chosen.stage)
+    chart = {
+        "kind": "bar",
+        "categories": [r.project.name for r in found],
+        "series": [{"name": _("满意度"), "data": [_pc(r.satisfaction_rate) for r in found]}],
+        "intervals": [[_pc(r.satisfaction_ci_low), _pc(r.satisfaction_ci_high)] for r in found],
+        "too_few": [r.n < TOO_FEW for r in found],
+    }
+    return {"template": "dashboards/panels/projects.html", "title": _("按楼盘"), "table_id": "project-table",
+            "lines": found, "chart_id": "projects", "chart": chart}
+
+
+def port_stage_panel(*, rows, port: str, chosen: SliceFilter) -> dict:
+    """The port's satisfaction by lifecycle stage (for the chosen project or all)."""
+    found = [(code, label, row) for code, label, row in rows_by_stage(rows, port=port, project_id=chosen.project_id) if row]
+    chart = {
+        "kind": "bar",
+        "categories": [label for _code, label, _row in found],
+        "series": [{"name": _("满意度"), "data": [_pc(row.satisfaction_rate) for _c, _l, row in found]}],
+        "intervals": [[_pc(row.satisfaction_ci_low), _pc(row.satisfaction_ci_high)] for _c, _l, row in found],
+        "too_few": [row.n < TOO_FEW for _c, _l, row in found],
+    }
+    return {"template": "dashboards/panels/port_stages.html", "title": _("按业主阶段"), "table_id": "stage-table",
+            "lines": found, "chart_id": "stages", "chart": chart}
+
+
+def items_panel(*, items, title: str, limit: int | None = None) -> dict:
+    """Detail items, weakest first: rate, interval, mean, n and the company figure beside them."""
+    shown = items[:limit] if limit else items
+    chart = {
+        "kind": "bar",
+        "horizontal": True,
+        "categories": [i.label for i in shown],
+        "series": [{"name": _("满意度"), "data": [_pc(i.row.satisfaction_rate) for i in shown]}],
+        "too_few": [i.row.n < TOO_FEW for i in shown],
+    }
+    return {"template": "dashboards/panels/items.html", "title": title, "table_id": "item-table",
+            "items": shown, "chart_id": "items", "chart": chart}
+
+
+def drivers_panel(*, drivers, outcome: str) -> dict:
+    """Key drivers: importance (Pearson r with the outcome) against performance, crosshairs at the medians."""
+    chart = {
+        "kind": "quadrant",
+        "points": [
+            {"name": d.label, "x": d.row.importance, "y": _pc(d.row.performance), "concentrate": d.quadrant == "concentrate"}
+            for d in drivers.items
+            if d.row.importance is not None and d.row.performance is not None
+        ],
+        "median_x": drivers.median_importance,
+        "median_y": _pc(drivers.median_performance),
+        "labels": {"concentrate": _("重点改进区"), "x": _("重要性（与结果的相关系数）"), "y": _("表现（满意度 %）")},
+    }
+    return {"template": "dashboards/panels/drivers.html", "title": _("关键驱动因素（重要性–表现）"),
+            "table_id": "driver-table", "drivers": drivers, "outcome": outcome, "chart_id": "drivers", "chart": chart}
+
+
+def trend_panel(*, trends: dict, ports: list[str]) -> dict:
+    """Every survey in order for each series (headline, loyalty, ports), significant changes marked."""
+    surveys = []
+    for port in ports:
+        for point in trends.get(port, []):
+            if point.survey not in surveys:
+                surveys.append(point.survey)
+    order = {s.pk: i for i, s in enumerate(surveys)}
+    surveys.sort(key=lambda s: order[s.pk])
+    series = []
+    for port in ports:
+        points = {p.survey.pk: p for p in trends.get(port, [])}
+        series.append({
+            "name": port_name(port),
+            "data": [_pc(points[s.pk].row.satisfaction_rate) if s.pk in points else None for s in surveys],
+            "marks": [points[s.pk].direction if s.pk in points else "" for s in surveys],
+        })
+        if port == "":
+            series.append({
+                "name": _("忠诚度"),
+                "data": [_pc(points[s.pk].row.loyalty_rate) if s.pk in points else None for s in surveys],
+                "marks": [points[s.pk].loyalty_direction if s.pk in points else "" for s in surveys],
+            })
+    lines = [
+        {"port": port, "label": port_name(port), "points": trends.get(port, [])}
+        for port in ports
+    ]
+    chart = {"kind": "line", "categories": [_survey_label(s) for s in surveys], "series": series}
+    return {"template": "dashboards/panels/trend.html", "title": _("历次调查趋势"), "table_id": "trend-table",
+            "wide": len(ports) > 1, "lines": lines, "chart_id": "trend", "chart": chart}
+
+
+def scorecard_matrix_panel(*, rows, ports: list[str], chosen: SliceFilter) -> dict:
+    """The project's headline, loyalty and port rates by stage, with the company figure (all projects) beside."""
+    project_id = chosen.project_id
+    lines = []
+    for port in ["", *ports]:
+        own = pick(rows, port=port, project_id=project_id, stage="")
+        company = pick(rows, port=port, project_id=None, stage="")
+        cells = [pick(rows, port=port, project_id=project_id, stage=code) for code in STAGES]
+        label = port_name(port)
+        lines.append({"port": port, "label": label, "measure": "satisfaction", "all": own, "cells": cells,
+                      "company": company})
+        if port == "":
+            lines.append({"port": "", "label": _("忠诚度"), "measure": "loyalty", "all": own, "cells": cells,
+                          "company": company})
+    stage_columns = [{"stage": code, "label": stage_name(code)} for code in STAGES]
+
+    def rate(row, measure):
+        if row is None:
+            return None
+        return row.loyalty_rate if measure == "loyalty" else row.satisfaction_rate
+
+    chart = {
+        "kind": "bar",
+        "categories": [line["label"] for line in lines],
+        "series": [
+            {"name": _("本楼盘"), "data": [_pc(rate(line["all"], line["measure"])) for line in lines]},
+            {"name": _("公司整体"), "data": [_pc(rate(line["company"], line["measure"])) for line in lines]},
+        ],
+    }
+    return {"template": "dashboards/panels/scorecard_matrix.html", "title": _("各项指标按业主阶段"),
+            "table_id": "scorecard-table", "lines": lines, "stage_columns": stage_columns,
+            "chart_id": "scorecard", "chart": chart}
+
+
+# --- Pages --------------------------------------------------------------------------------------------------------
+
+
+def overview_panels(*, survey: Survey, surveys: list[Survey], ports: list[str], chosen: SliceFilter,
+                    targets: dict, labels: dict | None) -> list[dict]:
+    """``labels`` given: also the drivers of headline satisfaction (every port's detail items, so only for
+    readers who see every port)."""
+    rows = port_slice_rows(survey=survey, ports=["", *ports], chosen=chosen)
+    trends = slice_trends(surveys=surveys, ports=["", *ports], chosen=chosen)
+    panels = [
+        headline_panel(rows=rows, chosen=chosen, targets=targets),
+        ports_panel(rows=rows, ports=ports, chosen=chosen, targets=targets),
+        stage_panel(rows=rows, ports=["", *ports], chosen=chosen, with_loyalty=True),
+        trend_panel(trends=trends, ports=["", *ports]),
+    ]
+    if labels is not None:
+        drivers = key_drivers(survey=survey, port="", project_id=chosen.project_id, labels=labels)
+        panels.append(drivers_panel(drivers=drivers, outcome=port_name("")))
+    return panels
+
+
+def port_panels(*, survey: Survey, surveys: list[Survey], port: str, chosen: SliceFilter, targets: dict,
+                labels: dict) -> list[dict]:
+    rows = port_slice_rows(survey=survey, ports=[port], chosen=chosen)
+    items = detail_items(survey=survey, ports=[port], chosen=chosen, labels=labels)
+    drivers = key_drivers(survey=survey, port=port, project_id=chosen.project_id, labels=labels)
+    trends = slice_trends(surveys=surveys, ports=[port], chosen=chosen)
+    return [
+        port_figure_panel(rows=rows, port=port, chosen=chosen, targets=targets),
+        projects_panel(rows=rows, port=port, chosen=chosen),
+        port_stage_panel(rows=rows, port=port, chosen=chosen),
+        items_panel(items=items, title=_("细项满意度（由弱到强）")),
+        drivers_panel(drivers=drivers, outcome=port_name(port)) | {"all_stages": bool(chosen.stage)},
+        trend_panel(trends=trends, ports=[port]),
+    ]
+
+
+WEAKEST_ITEMS = 5
+
+
+def scorecard_panels(*, survey: Survey, ports: list[str], chosen: SliceFilter, labels: dict) -> list[dict]:
+    """The project score card; ``chosen.stage`` narrows the weakest items to one stage."""
+    rows = scorecard_rows(survey=survey, ports=["", *ports], project_id=chosen.project_id)
+    items = detail_items(survey=survey, ports=ports, chosen=chosen, labels=labels)
+    headline = scorecard_headline_panel(rows=rows, chosen=chosen)
+    return [
+        headline,
+        scorecard_matrix_panel(rows=rows, ports=ports, chosen=chosen),
+        items_panel(items=items, title=_("最弱细项"), limit=WEAKEST_ITEMS),
+    ]
+
+
+def scorecard_headline_panel(*, rows, chosen: SliceFilter) -> dict:
+    """The project's headline satisfaction and loyalty against the company figure (all projects, all stages)."""
+    own = pick(rows, port="", project_id=chosen.project_id, stage="")
+    company = pick(rows, port="", project_id=None, stage="")
+    lines = []
+    for label, measure in ((_("总体满意度"), "satisfaction"), (_("忠诚度"), "loyalty")):
+        rate, other = _rate_of(own, measure), _rate_of(company, measure)
+        lines.append({
+            "label": label,
+            "measure": measure,
+            "rate": rate,
+            "low": getattr(own, f"{measure}_ci_low", None),
+            "high": getattr(own, f"{measure}_ci_high", None),
+            "n": _base_of(own, measure),
+            "company": other,
+            "gap": rate - other if rate is not None and other is not None else None,
+        })
+    return {"template": "dashboards/panels/scorecard_headline.html", "title": _("核心指标与公司对比"),
+            "table_id": "scorecard-headline", "lines": lines}
+
+
+def _rate_of(row, measure: str):
+    if row is None:
+        return None
+    return row.loyalty_rate if measure == "loyalty" else row.satisfaction_rate
+
+
+def _base_of(row, measure: str) -> int:
+    if row is None:
+        return 0
+    return (row.loyalty_base or 0) if measure == "loyalty" else row.n
+
+
+def scorecard_sections(panels: list[dict]) -> list[ScorecardSection]:
+    """The score card's panels as export tables: the same rows, unrounded, with Chinese headers."""
+    by_id = {panel["table_id"]: panel for panel in panels}
+    sections = []
+    headline = by_id.get("scorecard-headline")
+    if headline:
+        rows = [[x["label"], x["rate"], x["low"], x["high"], x["n"], x["company"], x["gap"]] for x in headline["lines"]]
+        greyed = [[False, *([x["n"] < TOO_FEW] * 4), False, False] for x in headline["lines"]]
+        sections.append(ScorecardSection(
+            headline["title"],
+            [_("指标"), _("本楼盘"), _("95%区间下限"), _("95%区间上限"), _("样本量"), _("公司整体"), _("与公司差值")],
+            rows, ["", "pct", "pct", "pct", "int", "pct", "pct"], greyed,
+        ))
+    matrix = by_id.get("scorecard-table")
+    if matrix:
+        rows, greyed = [], []
+        for line in matrix["lines"]:
+            measure = line["measure"]
+            cells = [line["all"], *line["cells"]]
+            rows.append([line["label"], *[_rate_of(c, measure) for c in cells], _base_of(line["all"], measure),
+                         _rate_of(line["company"], measure)])
+            greyed.append([False, *[c is not None and _base_of(c, measure) < TOO_FEW for c in cells], False, False])
+        sections.append(ScorecardSection(
+            matrix["title"],
+            [_("指标"), _("全部阶段"), *[col["label"] for col in matrix["stage_columns"]], _("样本量"), _("公司整体")],
+            rows, ["", "pct", "pct", "pct", "pct", "pct", "int", "pct"], greyed,
+        ))
+    items = by_id.get("item-table")
+    if items:
+        rows = [
+            [i.label, i.port_label, i.row.satisfaction_rate, i.row.satisfaction_ci_low, i.row.satisfaction_ci_high,
+             i.row.mean_score, i.row.n, i.company.satisfaction_rate if i.company else None]
+            for i in items["items"]
+        ]
+        greyed = [[False, False, *([i.row.n < TOO_FEW] * 5), False] for i in items["items"]]
+        sections.append(ScorecardSection(
+            items["title"],
+            [_("细项"), _("端口"), _("满意度"), _("95%区间下限"), _("95%区间上限"), _("平均分"), _("样本量"), _("公司满意度")],
+            rows, ["", "", "pct", "pct", "pct", "num", "int", "pct"], greyed,
+        ))
+    return sections
+
+
+def charts_of(panels: list[dict]) -> dict:
+    return {panel["chart_id"]: panel["chart"] for panel in panels if "chart_id" in panel}

@@ -1,0 +1,222 @@
+"""Forms of the research bases: they check input and hand it to ``feedback.services``."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from departments.ports import PortCode
+from feedback.importing import parse_rate
+from feedback.models import CallbackOutcome, FeedbackKind, FeedbackSeverity, FeedbackStatus
+from feedback.services import benchmark_row_validate, feedback_validate
+from owners.models import Owner, Project
+from owners.stages import Stage
+
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+SCORE_CHOICES = [("", _("未评分")), *[(str(n), str(n)) for n in (5, 4, 3, 2, 1)]]
+
+
+class InvalidMarksMixin:
+    """Chinese messages naming the field, and Bootstrap's is-invalid on every field with an error."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            verb = "选择" if isinstance(field.widget, forms.Select) else "填写"
+            field.error_messages["required"] = f"请{verb}{field.label}"
+            if isinstance(field, forms.DateField):
+                field.error_messages["invalid"] = f"{field.label}不是有效日期"
+
+    def add_error(self, field, error):
+        super().add_error(field, error)
+        names = [field] if field else []
+        if isinstance(error, dict):
+            names = list(error)
+        for name in names:
+            if name in self.fields:
+                widget = self.fields[name].widget
+                widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
+                widget.attrs["aria-invalid"] = "true"
+
+
+def _projects():
+    return Project.objects.order_by("code")
+
+
+class FeedbackForm(InvalidMarksMixin, forms.Form):
+    kind = forms.ChoiceField(label=_("反馈类型"), choices=FeedbackKind.choices)
+    project = forms.ModelChoiceField(label=_("楼盘"), queryset=_projects(), empty_label=_("请选择楼盘"))
+    unit = forms.CharField(label=_("房号"), max_length=32, required=False)
+    owner_name = forms.CharField(label=_("业主姓名"), max_length=50, required=False, help_text=_("选填；填写时须同时填写房号"))
+    port = forms.ChoiceField(label=_("责任端口"), choices=[("", _("请选择端口")), *PortCode.choices])
+    received_on = forms.DateField(label=_("受理日期"), widget=DATE_WIDGET)
+    severity = forms.ChoiceField(label=_("严重程度"), choices=FeedbackSeverity.choices, initial=FeedbackSeverity.NORMAL)
+    status = forms.ChoiceField(label=_("处理状态"), choices=FeedbackStatus.choices, initial=FeedbackStatus.OPEN)
+    closed_on = forms.DateField(label=_("关闭日期"), widget=DATE_WIDGET, required=False, help_text=_("状态为已关闭时必填"))
+    description = forms.CharField(label=_("反馈内容"), widget=forms.Textarea(attrs={"rows": 4}))
+
+    def __init__(self, *args, today=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+        self.fields["project"].queryset = _projects()
+        for name, field in self.fields.items():
+            css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
+            field.widget.attrs.setdefault("class", css)
+            field.widget.attrs.setdefault("id", f"id_{name}")
+
+    def clean(self):
+        data = super().clean()
+        owner = None
+        owner_name = (data.get("owner_name") or "").strip()
+        unit = (data.get("unit") or "").strip()
+        project = data.get("project")
+        if owner_name and project is not None:
+            if not unit:
+                self.add_error("unit", "填写业主姓名时必须填写房号")
+            else:
+                owner = Owner.objects.filter(project=project, unit=unit, name=owner_name).first()
+                if owner is None:
+                    self.add_error("owner_name", "该楼盘、房号下没有这位业主，请核对或留空")
+        data["owner"] = owner
+        # The service's checks run even when some field failed, so every problem is shown at once.
+        problems = feedback_validate(
+            kind=data.get("kind", ""),
+            project=project,
+            port=data.get("port", ""),
+            received_on=data.get("received_on"),
+            description=data.get("description", ""),
+            severity=data.get("severity", ""),
+            status=data.get("status", ""),
+            closed_on=data.get("closed_on"),
+            owner=owner,
+            today=self.today,
+        )
+        for field_name, message in problems.items():
+            if field_name in self.errors:
+                continue  # already reported by the field itself, e.g. "请选择楼盘"
+            self.add_error(field_name if field_name in self.fields else None, message)
+        return data
+
+    def service_fields(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "kind": data["kind"],
+            "project": data["project"],
+            "owner": data["owner"],
+            "unit": data.get("unit", ""),
+            "port": data["port"],
+            "received_on": data["received_on"],
+            "severity": data["severity"],
+            "status": data["status"],
+            "closed_on": data.get("closed_on"),
+            "description": data["description"],
+            "today": self.today,
+        }
+
+
+class FeedbackFilterForm(InvalidMarksMixin, forms.Form):
+    kind = forms.ChoiceField(label=_("类型"), choices=[("", _("全部类型")), *FeedbackKind.choices], required=False)
+    port = forms.ChoiceField(label=_("端口"), choices=[("", _("全部端口"))], required=False)
+    project = forms.ModelChoiceField(label=_("楼盘"), queryset=_projects(), required=False, empty_label=_("全部楼盘"))
+    status = forms.ChoiceField(label=_("状态"), choices=[("", _("全部状态")), *FeedbackStatus.choices], required=False)
+    received_from = forms.DateField(label=_("受理日期自"), widget=DATE_WIDGET, required=False)
+    received_to = forms.DateField(label=_("至"), widget=DATE_WIDGET, required=False)
+
+    def __init__(self, *args, visible_ports=frozenset(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["project"].queryset = _projects()
+        self.fields["port"].choices = [("", _("全部端口")), *[(code, label) for code, label in PortCode.choices if code in visible_ports]]
+        for field in self.fields.values():
+            field.widget.attrs["class"] = "form-select form-select-sm" if isinstance(field.widget, forms.Select) else "form-control form-control-sm"
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("received_from"), data.get("received_to")
+        if start and end and start > end:
+            self.add_error("received_to", "结束日期不能早于开始日期")
+        return data
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("文件"),
+        help_text=_("Excel（.xlsx/.xls）或 CSV（UTF-8 或 GBK）"),
+        widget=forms.ClearableFileInput(attrs={"class": "form-control", "accept": ".xlsx,.xls,.csv"}),
+    )
+
+
+class CallbackForm(InvalidMarksMixin, forms.Form):
+    called_on = forms.DateField(label=_("回访日期"), widget=DATE_WIDGET)
+    outcome = forms.ChoiceField(label=_("回访结果"), choices=[("", _("请选择")), *CallbackOutcome.choices])
+    overall = forms.TypedChoiceField(label=_("总体满意度"), choices=SCORE_CHOICES, coerce=int, empty_value=None, required=False)
+    repurchase = forms.TypedChoiceField(label=_("再次购买意愿"), choices=SCORE_CHOICES, coerce=int, empty_value=None, required=False)
+    recommend = forms.TypedChoiceField(label=_("推荐意愿"), choices=SCORE_CHOICES, coerce=int, empty_value=None, required=False)
+    notes = forms.CharField(label=_("回访记录"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    issue_port = forms.ChoiceField(label=_("发现问题的端口"), choices=[("", _("无问题")), *PortCode.choices], required=False)
+    issue_description = forms.CharField(label=_("问题描述"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs.setdefault("class", "form-select" if isinstance(field.widget, forms.Select) else "form-control")
+
+    def scores(self) -> dict[str, int | None]:
+        return {code: self.cleaned_data.get(code) for code in ("overall", "repurchase", "recommend")}
+
+
+class BenchmarkForm(InvalidMarksMixin, forms.Form):
+    name = forms.CharField(label=_("报告名称"), max_length=100)
+    source = forms.CharField(label=_("来源"), max_length=100, help_text=_("如：集团客户满意度调查、第三方调查机构名称"))
+    report_on = forms.DateField(label=_("报告日期"), widget=DATE_WIDGET)
+    notes = forms.CharField(label=_("说明"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if not isinstance(field.widget, forms.ClearableFileInput):
+                field.widget.attrs.setdefault("class", "form-control")
+
+
+class BenchmarkImportForm(BenchmarkForm, UploadForm):
+    pass
+
+
+class RateField(forms.CharField):
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value in self.empty_values:
+            return None
+        try:
+            return parse_rate(value)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+class BenchmarkRowForm(InvalidMarksMixin, forms.Form):
+    project = forms.ModelChoiceField(label=_("楼盘"), queryset=_projects(), required=False, empty_label=_("全部楼盘"))
+    port = forms.ChoiceField(label=_("端口"), choices=[("", _("核心指标")), *PortCode.choices], required=False)
+    stage = forms.ChoiceField(label=_("业主阶段"), choices=[("", _("全部阶段")), *Stage.choices], required=False)
+    sample_size = forms.IntegerField(label=_("样本量"), min_value=1)
+    satisfaction_rate = RateField(label=_("满意度"), help_text=_("如 85.3%"))
+    loyalty_rate = RateField(label=_("忠诚度"), required=False, help_text=_("仅核心指标"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["project"].queryset = _projects()
+        for field in self.fields.values():
+            field.widget.attrs.setdefault("class", "form-select" if isinstance(field.widget, forms.Select) else "form-control")
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        problems = benchmark_row_validate(
+            port=data.get("port", ""),
+            stage=data.get("stage", ""),
+            sample_size=data.get("sample_size"),
+            satisfaction_rate=data.get("satisfaction_rate"),
+            loyalty_rate=data.get("loyalty_rate"),
+        )
+        for field_name, message in problems.items():
+            self.add_error(field_name, message)
+        return data

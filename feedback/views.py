@@ -1,0 +1,384 @@
+"""Pages of the research bases: feedback records, callback plans, external survey reports, feedback evidence."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from core.logging import mask_phones
+from departments.ports import PortCode
+from departments.selectors import ports_visible_to, user_has_any_role
+from feedback import selectors as sel
+from feedback.forms import (
+    BenchmarkForm,
+    BenchmarkImportForm,
+    BenchmarkRowForm,
+    CallbackForm,
+    FeedbackFilterForm,
+    FeedbackForm,
+    UploadForm,
+)
+from feedback.importing import (
+    BENCHMARK_COLUMNS,
+    FEEDBACK_COLUMNS,
+    benchmark_import,
+    feedback_import_recorded,
+    feedback_template_xlsx,
+)
+from feedback.models import CallbackRule, ExternalBenchmark, FeedbackKind
+from feedback.services import (
+    benchmark_create,
+    benchmark_row_add,
+    callback_record,
+    feedback_create,
+    feedback_update,
+)
+from owners.models import Owner, Project
+from surveys.models import Survey
+from surveys.selectors import survey_latest
+
+
+def _require_keeper(user) -> None:
+    if not sel.user_keeps_feedback(user):
+        raise PermissionDenied("只有品牌客服专员可以录入")
+
+
+def research_topic_url(*, port: str, title: str) -> str | None:
+    """Link to a new research-topic action item in the improvement plans, if that page exists."""
+    try:
+        base = reverse("plans:action_item_new")
+    except NoReverseMatch:
+        return None
+    return f"{base}?{urlencode({'port': port, 'title': title, 'kind': 'research'})}"
+
+
+def _require_role(user) -> None:
+    if not user_has_any_role(user):
+        raise PermissionDenied("您的账户没有分配角色，无权访问。")
+
+
+def _survey_from(request) -> Survey | None:
+    code = request.GET.get("survey")
+    if code:
+        return Survey.objects.filter(code=code).first()
+    return survey_latest()
+
+
+# --- feedback --------------------------------------------------------------------------------------------------
+
+
+def feedback_list_view(request):
+    visible = ports_visible_to(request.user)
+    form = FeedbackFilterForm(request.GET or None, visible_ports=visible)
+    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    qs = sel.feedback_list(user=request.user, **{k: v for k, v in filters.items() if v})
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "feedback/list.html",
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "can_edit": sel.user_keeps_feedback(request.user),
+            "ports": [(code, label) for code, label in PortCode.choices if code in visible],
+        },
+    )
+
+
+def feedback_new_view(request):
+    _require_keeper(request.user)
+    today = timezone.localdate()
+    if request.method == "POST":
+        form = FeedbackForm(request.POST, today=today)
+        if form.is_valid():
+            try:
+                feedback = feedback_create(created_by=request.user, **form.service_fields())
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                messages.success(request, f"已记录{feedback.get_kind_display()}（{feedback.project.name} · {feedback.get_port_display()}）")
+                if "save_and_new" in request.POST:
+                    return redirect("feedback:new")
+                return redirect("feedback:detail", pk=feedback.pk)
+    else:
+        form = FeedbackForm(
+            initial={"received_on": today, "kind": request.GET.get("kind", FeedbackKind.COMPLAINT), "port": request.GET.get("port", "")},
+            today=today,
+        )
+    return render(request, "feedback/form.html", {"form": form, "title": "录入客户反馈"})
+
+
+def feedback_edit_view(request, pk: int):
+    _require_keeper(request.user)
+    feedback = sel.feedback_get_for_user(user=request.user, pk=pk)
+    today = timezone.localdate()
+    if request.method == "POST":
+        form = FeedbackForm(request.POST, today=today)
+        if form.is_valid():
+            try:
+                feedback_update(feedback=feedback, **form.service_fields())
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                messages.success(request, "已保存修改")
+                return redirect("feedback:detail", pk=feedback.pk)
+    else:
+        form = FeedbackForm(
+            initial={
+                "kind": feedback.kind,
+                "project": feedback.project_id,
+                "unit": feedback.unit,
+                "owner_name": feedback.owner.name if feedback.owner else "",
+                "port": feedback.port,
+                "received_on": feedback.received_on,
+                "severity": feedback.severity,
+                "status": feedback.status,
+                "closed_on": feedback.closed_on,
+                "description": feedback.description,
+            },
+            today=today,
+        )
+    return render(request, "feedback/form.html", {"form": form, "title": "修改客户反馈", "feedback": feedback})
+
+
+def feedback_detail_view(request, pk: int):
+    feedback = sel.feedback_get_for_user(user=request.user, pk=pk)
+    history = feedback.history.select_related("history_user").order_by("-history_date")[:20]
+    # The title travels in a URL (and into a plan): a phone typed into the description is masked first (PIPL).
+    title = f"{feedback.project.name}{feedback.get_kind_display()}：{mask_phones(feedback.description)[:30]}"
+    return render(
+        request,
+        "feedback/detail.html",
+        {
+            "feedback": feedback,
+            "history": history,
+            "can_edit": sel.user_keeps_feedback(request.user),
+            "research_url": research_topic_url(port=feedback.port, title=title),
+        },
+    )
+
+
+def feedback_import_view(request):
+    _require_keeper(request.user)
+    result = job = None
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        job, result = feedback_import_recorded(
+            data=upload.read(), file_name=upload.name, user=request.user, today=timezone.localdate()
+        )
+        if result.ok:
+            messages.success(
+                request, f"导入完成：新增 {result.created} 条，更新 {result.updated} 条，未变化 {result.unchanged} 条"
+            )
+            return redirect("feedback:list")
+    return render(
+        request,
+        "feedback/import.html",
+        {
+            "form": form,
+            "result": result,
+            "job": job,
+            "columns": FEEDBACK_COLUMNS,
+            "title": "导入客户反馈",
+            "kinds": FeedbackKind.choices,
+        },
+        status=400 if result is not None and not result.ok else 200,
+    )
+
+
+def feedback_import_template_view(request):
+    """The blank feedback file (Chinese headers, an example row, drop-down lists)."""
+    _require_keeper(request.user)
+    code = Project.objects.order_by("code").values_list("code", flat=True).first()
+    response = HttpResponse(
+        feedback_template_xlsx(**({"project_code": code} if code else {})),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = "attachment; filename=\"feedback-template.xlsx\"; filename*=UTF-8''%E5%AE%A2%E6%88%B7%E5%8F%8D%E9%A6%88%E5%AF%BC%E5%85%A5%E6%A8%A1%E6%9D%BF.xlsx"
+    return response
+
+
+def feedback_port_view(request, port: str):
+    if port not in PortCode.values:
+        raise Http404("未知端口")
+    if port not in ports_visible_to(request.user):
+        raise PermissionDenied("无权查看该端口")
+    survey = _survey_from(request)
+    form = FeedbackFilterForm(request.GET or None, visible_ports=ports_visible_to(request.user))
+    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    evidence = sel.feedback_port_evidence(
+        port=port, survey=survey, received_from=filters.get("received_from"), received_to=filters.get("received_to")
+    )
+    label = PortCode(port).label
+    top = max(evidence.projects, key=lambda p: p.complaints_per_100 or 0, default=None)
+    research_url = None
+    if top is not None and top.complaints:
+        research_url = research_topic_url(port=port, title=f"{top.name}{label}投诉率偏高的原因")
+    return render(
+        request,
+        "feedback/port.html",
+        {
+            "port": port,
+            "port_label": label,
+            "survey": survey,
+            "surveys": Survey.objects.order_by("-starts_on", "-id"),
+            "form": form,
+            "evidence": evidence,
+            "kinds": FeedbackKind.choices,
+            "research_url": research_url,
+            "benchmarks": sel.benchmarks_for_port(port=port, survey=survey),
+        },
+    )
+
+
+# --- callbacks -------------------------------------------------------------------------------------------------
+
+
+def callback_due_view(request):
+    _require_keeper(request.user)
+    today = timezone.localdate()
+    rows = sel.callback_due_list(today=today)
+    return render(
+        request,
+        "feedback/callbacks.html",
+        {"rows": rows, "today": today, "rules": sel.callback_rules_active(), "recent": sel.callbacks_recent()},
+    )
+
+
+def callback_record_view(request, owner_id: int):
+    _require_keeper(request.user)
+    owner = get_object_or_404(Owner.objects.select_related("project"), pk=owner_id)
+    rule = CallbackRule.objects.filter(pk=request.GET.get("rule") or request.POST.get("rule") or 0).first()
+    due_on = sel.callback_due_on(owner.move_in_date, rule.months_after_move_in) if rule and owner.move_in_date else None
+    today = timezone.localdate()
+    form = CallbackForm(request.POST or None, initial={"called_on": today})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            callback = callback_record(
+                owner=owner,
+                rule=rule,
+                due_on=due_on,
+                called_on=data["called_on"],
+                outcome=data["outcome"],
+                notes=data["notes"],
+                scores=form.scores(),
+                issue_port=data["issue_port"],
+                issue_description=data["issue_description"],
+                called_by=request.user,
+                today=today,
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            text = f"已记录对 {owner.unit} {owner.name} 的回访（{callback.get_outcome_display()}）"
+            if callback.response_id:
+                text += "，评分已计入回访触点调查"
+            messages.success(request, text)
+            return redirect("feedback:callbacks")
+    return render(request, "feedback/callback_form.html", {"form": form, "owner": owner, "rule": rule, "due_on": due_on})
+
+
+# --- external survey reports -----------------------------------------------------------------------------------
+
+
+def benchmark_list_view(request):
+    _require_role(request.user)
+    survey = _survey_from(request)
+    benchmarks = list(sel.benchmarks_in_order())
+    return render(
+        request,
+        "feedback/benchmarks.html",
+        {
+            "benchmarks": benchmarks,
+            "survey": survey,
+            "surveys": Survey.objects.order_by("-starts_on", "-id"),
+            "headline": sel.benchmarks_for_port(port=None, survey=survey),
+            "can_edit": sel.user_keeps_feedback(request.user),
+        },
+    )
+
+
+def benchmark_detail_view(request, pk: int):
+    _require_role(request.user)
+    benchmark = get_object_or_404(ExternalBenchmark, pk=pk)
+    survey = _survey_from(request)
+    can_edit = sel.user_keeps_feedback(request.user)
+    row_form = BenchmarkRowForm(request.POST or None)
+    if request.method == "POST":
+        _require_keeper(request.user)
+        if row_form.is_valid():
+            try:
+                benchmark_row_add(benchmark=benchmark, **row_form.cleaned_data)
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    row_form.add_error(field if field in row_form.fields else None, errors)
+            else:
+                messages.success(request, "已添加一行结果")
+                return redirect("feedback:benchmark_detail", pk=benchmark.pk)
+    return render(
+        request,
+        "feedback/benchmark_detail.html",
+        {
+            "benchmark": benchmark,
+            "survey": survey,
+            "surveys": Survey.objects.order_by("-starts_on", "-id"),
+            "comparisons": sel.benchmark_comparisons(benchmark=benchmark, survey=survey, user=request.user),
+            "row_form": row_form if can_edit else None,
+        },
+    )
+
+
+def benchmark_new_view(request):
+    _require_keeper(request.user)
+    form = BenchmarkForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            benchmark = benchmark_create(created_by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, "已建立外部调查报告，请逐行添加结果")
+            return redirect("feedback:benchmark_detail", pk=benchmark.pk)
+    return render(request, "feedback/benchmark_form.html", {"form": form, "title": "录入外部调查报告"})
+
+
+def benchmark_import_view(request):
+    _require_keeper(request.user)
+    form = BenchmarkImportForm(request.POST or None, request.FILES or None)
+    result = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        upload = data["file"]
+        benchmark, result = benchmark_import(
+            data=upload.read(),
+            file_name=upload.name,
+            name=data["name"],
+            source=data["source"],
+            report_on=data["report_on"],
+            notes=data["notes"],
+            created_by=request.user,
+        )
+        if benchmark is not None:
+            messages.success(request, f"已导入 {result.created} 行外部调查结果")
+            return redirect("feedback:benchmark_detail", pk=benchmark.pk)
+    return render(
+        request,
+        "feedback/benchmark_form.html",
+        {"form": form, "result": result, "columns": BENCHMARK_COLUMNS, "title": "导入外部调查报告", "upload": True},
+    )
