@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "crispy_forms",
+    "crispy_bootstrap5",
     "simple_history",
     "axes",
     # The project's apps, lowest layer first (an app imports only from apps above it in this list; see
@@ -90,6 +92,10 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
+
+# Every form renders through django-crispy-forms with the Bootstrap 5 pack (the vendored Bootstrap).
+CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
+CRISPY_TEMPLATE_PACK = "bootstrap5"
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
