@@ -1,6 +1,7 @@
-"""Email notices of plan transitions: a submission to management, an approval or a return to the submitter.
+"""E-mail notices of plan transitions: a submission to management, an approval or a return to the submitter.
 
-Sent after the transaction commits, so a rolled-back transition never mails anyone.
+Sent through ``core.notifications`` (kind ``plan_transition``, which each user may turn off) after the
+transaction commits, so a rolled-back transition never mails anyone.
 """
 
 from __future__ import annotations
@@ -8,11 +9,15 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 
+from core.notifications import notification_send
+
 logger = logging.getLogger(__name__)
+
+
+PLAN_TRANSITION = "plan_transition"
 
 
 def plan_transition_notify_on_commit(*, transition_id: int) -> None:
@@ -25,7 +30,7 @@ def _plan_link(plan) -> str:
 
 
 def plan_transition_notify(*, transition_id: int) -> int:
-    """Mail whoever must act or know; returns the number of messages sent (0 when nobody has an address)."""
+    """Mail whoever must act or know; returns the number of people written to."""
     from improvement_plans.models import PlanAction, PlanTransition
     from improvement_plans.selectors import management_recipients
 
@@ -38,8 +43,7 @@ def plan_transition_notify(*, transition_id: int) -> int:
         subject = f"【待审批】{title}"
         body = f"{by} 提交了{title}，请审批。\n\n查看：{_plan_link(plan)}\n"
     elif transition.action in (PlanAction.APPROVE, PlanAction.RETURN):
-        submitter = plan.submitted_by
-        recipients = [submitter.email] if submitter and submitter.email else []
+        recipients = [plan.submitted_by] if plan.submitted_by else []
         verdict = "已批准" if transition.action == PlanAction.APPROVE else "被退回修改"
         subject = f"【{verdict}】{title}"
         body = f"您提交的{title}{verdict}（{by}）。\n"
@@ -48,7 +52,5 @@ def plan_transition_notify(*, transition_id: int) -> int:
         body += f"\n查看：{_plan_link(plan)}\n"
     else:
         return 0
-    if not recipients:
-        logger.info("plan %s %s: nobody to notify", plan.pk, transition.action)
-        return 0
-    return send_mail(subject, body, None, recipients, fail_silently=False)
+    notification_send(users=recipients, kind=PLAN_TRANSITION, subject=subject, body=body)
+    return len(recipients)

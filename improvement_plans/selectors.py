@@ -124,15 +124,10 @@ def plan_ports_draftable_by(user) -> list[str]:
     return ports + [code for code in PortCode.values if code in owned]
 
 
-def management_recipients() -> list[str]:
+def management_recipients() -> list:
+    """Active members of management (``core.notifications`` keeps those with an address who want the mail)."""
     User = get_user_model()
-    return list(
-        User.objects.filter(groups__name=Role.MANAGEMENT, is_active=True)
-        .exclude(email="")
-        .order_by("id")
-        .values_list("email", flat=True)
-        .distinct()
-    )
+    return list(User.objects.filter(groups__name=Role.MANAGEMENT, is_active=True).order_by("id").distinct())
 
 
 # ---- plans -----------------------------------------------------------------------------------------------------

@@ -284,22 +284,36 @@ def test_mail_goes_to_management_on_submit_and_to_the_submitter_on_return_and_ap
     plan = property_plan(people)
     with django_capture_on_commit_callbacks(execute=True):
         services.plan_submit(plan=plan, user=people["property_head"])
-    assert len(mail.outbox) == 1
-    assert sorted(mail.outbox[0].to) == ["manager2@example.com", "manager@example.com"]
+    # One message per recipient: managers do not see each other's addresses.
+    assert sorted(m.to[0] for m in mail.outbox) == ["manager2@example.com", "manager@example.com"]
+    assert all(len(m.to) == 1 for m in mail.outbox)
     assert "待审批" in mail.outbox[0].subject and "物业管理" in mail.outbox[0].subject
     assert f"/plans/{plan.pk}/" in mail.outbox[0].body
 
     with django_capture_on_commit_callbacks(execute=True):
         services.plan_return(plan=plan, user=people["manager"], comment="请补充保洁考核标准")
-    assert mail.outbox[1].to == ["property_head@example.com"]
-    assert "退回" in mail.outbox[1].subject and "请补充保洁考核标准" in mail.outbox[1].body
+    assert mail.outbox[2].to == ["property_head@example.com"]
+    assert "退回" in mail.outbox[2].subject and "请补充保洁考核标准" in mail.outbox[2].body
 
     with django_capture_on_commit_callbacks(execute=True):
         services.plan_submit(plan=plan, user=people["property_head"])
     with django_capture_on_commit_callbacks(execute=True):
         services.plan_approve(plan=plan, user=people["manager"])
-    assert len(mail.outbox) == 4
-    assert mail.outbox[3].to == ["property_head@example.com"] and "已批准" in mail.outbox[3].subject
+    assert len(mail.outbox) == 6
+    assert mail.outbox[5].to == ["property_head@example.com"] and "已批准" in mail.outbox[5].subject
+
+
+def test_a_user_who_turned_plan_mail_off_gets_none_and_the_others_still_do(
+    people, second_manager, django_capture_on_commit_callbacks
+):
+    from core.notifications import notification_set
+
+    second_manager.email = "manager2@example.com"
+    second_manager.save(update_fields=["email"])
+    notification_set(user=people["manager"], kind="plan_transition", enabled=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.plan_submit(plan=property_plan(people), user=people["property_head"])
+    assert [m.to for m in mail.outbox] == [["manager2@example.com"]]
 
 
 def test_a_refused_transition_sends_no_mail(people, django_capture_on_commit_callbacks):
