@@ -97,8 +97,8 @@ def test_the_username_and_csrf_token_are_each_users_own_on_a_cached_page(manager
         html = browser.get(URL).content.decode()
         pages[user.username] = (browser, html)
     (first, first_html), (second, second_html) = pages["manager"], pages["manager2"]
-    assert re.search(r'navbar-text me-3">manager<', first_html)
-    assert re.search(r'navbar-text me-3">manager2<', second_html)
+    assert re.search(r'navbar-text[^"]*" href="/accounts/notifications/" title="[^"]*">manager<', first_html)
+    assert re.search(r'navbar-text[^"]*" href="/accounts/notifications/" title="[^"]*">manager2<', second_html)
     # The first user's token is no good for the second user's session, and each page's own token logs its user out.
     assert second.post("/accounts/logout/", {"csrfmiddlewaretoken": csrf_token_in(first_html)}).status_code == 403
     assert second.post("/accounts/logout/", {"csrfmiddlewaretoken": csrf_token_in(second_html)}).status_code == 302
