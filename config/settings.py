@@ -96,6 +96,8 @@ ROOT_URLCONF = "config.urls"
 # Every form renders through django-crispy-forms with the Bootstrap 5 pack (the vendored Bootstrap).
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
+# A layout naming a field the form lacks fails loudly instead of leaving the field out of the page.
+CRISPY_FAIL_SILENTLY = False
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [

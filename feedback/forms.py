@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from crispy_forms.layout import Column, Field, Fieldset, Row
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import form_helper
 from departments.ports import PortCode
 from feedback.importing import parse_rate
 from feedback.models import CallbackOutcome, FeedbackKind, FeedbackSeverity, FeedbackStatus
@@ -16,8 +18,8 @@ DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 SCORE_CHOICES = [("", _("未评分")), *[(str(n), str(n)) for n in (5, 4, 3, 2, 1)]]
 
 
-class InvalidMarksMixin:
-    """Chinese messages naming the field, and Bootstrap's is-invalid on every field with an error."""
+class FieldMessagesMixin:
+    """Chinese messages that name the field: 请选择楼盘, 受理日期不是有效日期."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -27,23 +29,16 @@ class InvalidMarksMixin:
             if isinstance(field, forms.DateField):
                 field.error_messages["invalid"] = f"{field.label}不是有效日期"
 
-    def add_error(self, field, error):
-        super().add_error(field, error)
-        names = [field] if field else []
-        if isinstance(error, dict):
-            names = list(error)
-        for name in names:
-            if name in self.fields:
-                widget = self.fields[name].widget
-                widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
-                widget.attrs["aria-invalid"] = "true"
+
+def _thirds(*names: str) -> Row:
+    return Row(*[Column(name, css_class="col-md-4") for name in names])
 
 
 def _projects():
     return Project.objects.order_by("code")
 
 
-class FeedbackForm(InvalidMarksMixin, forms.Form):
+class FeedbackForm(FieldMessagesMixin, forms.Form):
     kind = forms.ChoiceField(label=_("反馈类型"), choices=FeedbackKind.choices)
     project = forms.ModelChoiceField(label=_("楼盘"), queryset=_projects(), empty_label=_("请选择楼盘"))
     unit = forms.CharField(label=_("房号"), max_length=32, required=False)
@@ -59,10 +54,12 @@ class FeedbackForm(InvalidMarksMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.today = today
         self.fields["project"].queryset = _projects()
-        for name, field in self.fields.items():
-            css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
-            field.widget.attrs.setdefault("class", css)
-            field.widget.attrs.setdefault("id", f"id_{name}")
+        self.helper = form_helper(
+            _thirds("kind", "port", "severity"),
+            _thirds("project", "unit", "owner_name"),
+            _thirds("received_on", "status", "closed_on"),
+            "description",
+        )
 
     def clean(self):
         data = super().clean()
@@ -114,20 +111,24 @@ class FeedbackForm(InvalidMarksMixin, forms.Form):
         }
 
 
-class FeedbackFilterForm(InvalidMarksMixin, forms.Form):
-    kind = forms.ChoiceField(label=_("类型"), choices=[("", _("全部类型")), *FeedbackKind.choices], required=False)
-    port = forms.ChoiceField(label=_("端口"), choices=[("", _("全部端口"))], required=False)
-    project = forms.ModelChoiceField(label=_("楼盘"), queryset=_projects(), required=False, empty_label=_("全部楼盘"))
-    status = forms.ChoiceField(label=_("状态"), choices=[("", _("全部状态")), *FeedbackStatus.choices], required=False)
+class FeedbackPeriodForm(FieldMessagesMixin, forms.Form):
+    """受理日期 from … to …: the period of a port's feedback figures."""
+
     received_from = forms.DateField(label=_("受理日期自"), widget=DATE_WIDGET, required=False)
     received_to = forms.DateField(label=_("至"), widget=DATE_WIDGET, required=False)
 
-    def __init__(self, *args, visible_ports=frozenset(), **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["project"].queryset = _projects()
-        self.fields["port"].choices = [("", _("全部端口")), *[(code, label) for code, label in PortCode.choices if code in visible_ports]]
-        for field in self.fields.values():
-            field.widget.attrs["class"] = "form-select form-select-sm" if isinstance(field.widget, forms.Select) else "form-control form-control-sm"
+        # One line of small controls inside the template's <form class="row">, which adds its button at the end.
+        self.helper = form_helper(
+            *[
+                Column(Field(name, css_class="form-select-sm" if isinstance(field.widget, forms.Select) else "form-control-sm"),
+                       css_class="col-auto")
+                for name, field in self.fields.items()
+            ],
+            summary=False,
+            label_class="small mb-0",
+        )
 
     def clean(self):
         data = super().clean()
@@ -137,15 +138,34 @@ class FeedbackFilterForm(InvalidMarksMixin, forms.Form):
         return data
 
 
+class FeedbackFilterForm(FeedbackPeriodForm):
+    """The filters of the feedback list."""
+
+    kind = forms.ChoiceField(label=_("类型"), choices=[("", _("全部类型")), *FeedbackKind.choices], required=False)
+    port = forms.ChoiceField(label=_("端口"), choices=[("", _("全部端口"))], required=False)
+    project = forms.ModelChoiceField(label=_("楼盘"), queryset=_projects(), required=False, empty_label=_("全部楼盘"))
+    status = forms.ChoiceField(label=_("状态"), choices=[("", _("全部状态")), *FeedbackStatus.choices], required=False)
+    field_order = ["kind", "port", "project", "status", "received_from", "received_to"]
+
+    def __init__(self, *args, visible_ports=frozenset(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["project"].queryset = _projects()
+        self.fields["port"].choices = [("", _("全部端口")), *[(code, label) for code, label in PortCode.choices if code in visible_ports]]
+
+
 class UploadForm(forms.Form):
     file = forms.FileField(
         label=_("文件"),
         help_text=_("Excel（.xlsx/.xls）或 CSV（UTF-8 或 GBK）"),
-        widget=forms.ClearableFileInput(attrs={"class": "form-control", "accept": ".xlsx,.xls,.csv"}),
+        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.xls,.csv"}),
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = form_helper()
 
-class CallbackForm(InvalidMarksMixin, forms.Form):
+
+class CallbackForm(FieldMessagesMixin, forms.Form):
     called_on = forms.DateField(label=_("回访日期"), widget=DATE_WIDGET)
     outcome = forms.ChoiceField(label=_("回访结果"), choices=[("", _("请选择")), *CallbackOutcome.choices])
     overall = forms.TypedChoiceField(label=_("总体满意度"), choices=SCORE_CHOICES, coerce=int, empty_value=None, required=False)
@@ -157,14 +177,24 @@ class CallbackForm(InvalidMarksMixin, forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            field.widget.attrs.setdefault("class", "form-select" if isinstance(field.widget, forms.Select) else "form-control")
+        self.helper = form_helper(
+            _thirds("called_on", "outcome"),
+            # static/js/feedback.js disables the scores unless the owner was reached.
+            Fieldset(
+                _("核心指标评分（接通时选填，计入回访触点调查）"),
+                _thirds("overall", "repurchase", "recommend"),
+                css_id="callback-scores",
+                css_class="border rounded px-2 pt-1 mb-3",
+            ),
+            "notes",
+            Row(Column("issue_port", css_class="col-md-4"), Column("issue_description", css_class="col-md-8")),
+        )
 
     def scores(self) -> dict[str, int | None]:
         return {code: self.cleaned_data.get(code) for code in ("overall", "repurchase", "recommend")}
 
 
-class BenchmarkForm(InvalidMarksMixin, forms.Form):
+class BenchmarkForm(FieldMessagesMixin, forms.Form):
     name = forms.CharField(label=_("报告名称"), max_length=100)
     source = forms.CharField(label=_("来源"), max_length=100, help_text=_("如：集团客户满意度调查、第三方调查机构名称"))
     report_on = forms.DateField(label=_("报告日期"), widget=DATE_WIDGET)
@@ -172,9 +202,7 @@ class BenchmarkForm(InvalidMarksMixin, forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            if not isinstance(field.widget, forms.ClearableFileInput):
-                field.widget.attrs.setdefault("class", "form-control")
+        self.helper = form_helper()
 
 
 class BenchmarkImportForm(BenchmarkForm, UploadForm):
@@ -192,7 +220,7 @@ class RateField(forms.CharField):
             raise forms.ValidationError(str(exc)) from None
 
 
-class BenchmarkRowForm(InvalidMarksMixin, forms.Form):
+class BenchmarkRowForm(FieldMessagesMixin, forms.Form):
     project = forms.ModelChoiceField(label=_("楼盘"), queryset=_projects(), required=False, empty_label=_("全部楼盘"))
     port = forms.ChoiceField(label=_("端口"), choices=[("", _("核心指标")), *PortCode.choices], required=False)
     stage = forms.ChoiceField(label=_("业主阶段"), choices=[("", _("全部阶段")), *Stage.choices], required=False)
@@ -203,8 +231,7 @@ class BenchmarkRowForm(InvalidMarksMixin, forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["project"].queryset = _projects()
-        for field in self.fields.values():
-            field.widget.attrs.setdefault("class", "form-select" if isinstance(field.widget, forms.Select) else "form-control")
+        self.helper = form_helper(Row(*[Column(name, css_class="col-md-2") for name in self.fields], css_class="g-2"))
 
     def clean(self):
         data = super().clean()

@@ -23,6 +23,7 @@ from feedback.forms import (
     CallbackForm,
     FeedbackFilterForm,
     FeedbackForm,
+    FeedbackPeriodForm,
     UploadForm,
 )
 from feedback.importing import (
@@ -217,7 +218,7 @@ def feedback_port_view(request, port: str):
     if port not in ports_visible_to(request.user):
         raise PermissionDenied("无权查看该端口")
     survey = _survey_from(request)
-    form = FeedbackFilterForm(request.GET or None, visible_ports=ports_visible_to(request.user))
+    form = FeedbackPeriodForm(request.GET or None)
     filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
     evidence = sel.feedback_port_evidence(
         port=port, survey=survey, received_from=filters.get("received_from"), received_to=filters.get("received_to")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from crispy_forms.layout import Column, Field, Row
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import form_helper
 from departments.models import Department
 from departments.ports import PortCode
 from improvement_plans.models import (
@@ -42,22 +44,10 @@ class PercentField(forms.DecimalField):
 
 
 def _text(rows: int = 3) -> forms.Textarea:
-    return forms.Textarea(attrs={"rows": rows, "class": "form-control"})
+    return forms.Textarea(attrs={"rows": rows})
 
 
-class BootstrapMixin:
-    def _style(self):
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.CheckboxInput):
-                widget.attrs.setdefault("class", "form-check-input")
-            elif isinstance(widget, forms.Select):
-                widget.attrs.setdefault("class", "form-select")
-            else:
-                widget.attrs.setdefault("class", "form-control")
-
-
-class PlanCreateForm(BootstrapMixin, forms.Form):
+class PlanCreateForm(forms.Form):
     year = forms.IntegerField(label=_("年度"), min_value=2000, max_value=2100)
     port = forms.ChoiceField(label=_("计划范围"))
     satisfaction_target = PercentField(label=_("满意度目标（%）"))
@@ -71,7 +61,7 @@ class PlanCreateForm(BootstrapMixin, forms.Form):
         self.fields["port"].choices = [(code, labels.get(code, _("公司总体"))) for code in ports]
         if "" not in ports:
             del self.fields["loyalty_target"]
-        self._style()
+        self.helper = form_helper()
 
     def clean(self):
         data = super().clean()
@@ -80,7 +70,7 @@ class PlanCreateForm(BootstrapMixin, forms.Form):
         return data
 
 
-class PlanEditForm(BootstrapMixin, forms.ModelForm):
+class PlanEditForm(forms.ModelForm):
     satisfaction_target = PercentField(label=_("满意度目标（%）"))
     loyalty_target = PercentField(label=_("忠诚度目标（%）"))
     version = forms.IntegerField(widget=forms.HiddenInput)
@@ -96,13 +86,13 @@ class PlanEditForm(BootstrapMixin, forms.ModelForm):
             self.initial["version"] = self.instance.version
         if self.instance.port:
             del self.fields["loyalty_target"]
-        self._style()
+        self.helper = form_helper()
 
     def plan_fields(self) -> dict:
         return {name: self.cleaned_data[name] for name in self._meta.fields if name in self.fields}
 
 
-class ActionItemForm(BootstrapMixin, forms.ModelForm):
+class ActionItemForm(forms.ModelForm):
     """What the item is; locked once the plan is submitted (progress has its own form)."""
 
     # Shown only while 类型 is 流程试点 (static/js/plans.js).
@@ -142,7 +132,9 @@ class ActionItemForm(BootstrapMixin, forms.ModelForm):
         self.fields["kind"].choices = ItemKind.choices
         self.fields["measure_category"].choices = [("", _("请选择")), *MeasureCategory.choices]
         self.fields["comparison_kind"].choices = [("", _("（不适用）")), *ComparisonKind.choices]
-        self._style()
+        self.helper = form_helper(
+            *[Field(name, wrapper_class="pilot-only") if name in self.pilot_fields else name for name in self.fields]
+        )
 
     def clean(self):
         data = super().clean()
@@ -160,26 +152,25 @@ class ActionItemNewForm(ActionItemForm):
     """A new item; the plan is chosen among the drafts the user may edit."""
 
     plan = forms.ModelChoiceField(queryset=ImprovementPlan.objects.none(), label=_("所属计划"))
+    field_order = ["plan"]
 
     def __init__(self, *args, plans, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["plan"].queryset = plans
         self.fields["plan"].label_from_instance = lambda plan: f"{plan.year} 年度 · {plan.scope_label}"
-        self.fields["plan"].widget.attrs["class"] = "form-select"
-        self.order_fields(["plan"])
 
 
-class ProgressForm(BootstrapMixin, forms.Form):
+class ProgressForm(forms.Form):
     text = forms.CharField(label=_("进展说明"), widget=_text(3))
     percent = forms.IntegerField(label=_("完成百分比（%）"), min_value=0, max_value=100)
     status = forms.ChoiceField(label=_("进度状态"), choices=ItemStatus.choices)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._style()
+        self.helper = form_helper()
 
 
-class PilotResultForm(BootstrapMixin, forms.Form):
+class PilotResultForm(forms.Form):
     comparison_kind = forms.ChoiceField(label=_("对比方式"), choices=ComparisonKind.choices)
     pilot_satisfied = forms.IntegerField(label=_("试点组（或试点后）满意数 x"), min_value=0, required=False)
     pilot_n = forms.IntegerField(label=_("试点组（或试点后）样本量 n"), min_value=0, required=False)
@@ -190,20 +181,29 @@ class PilotResultForm(BootstrapMixin, forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._style()
+        self.helper = form_helper(
+            "comparison_kind",
+            Row(Column("pilot_satisfied"), Column("pilot_n")),
+            Row(Column("comparison_satisfied"), Column("comparison_n")),
+            Row(Column("outcome"), Column("outcome_reference")),
+        )
 
 
-class CommentForm(BootstrapMixin, forms.Form):
+class CommentForm(forms.Form):
     text = forms.CharField(label=_("评论"), widget=_text(3))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._style()
+        self.helper = form_helper()
 
 
-class ReviewForm(BootstrapMixin, forms.Form):
-    comment = forms.CharField(label=_("审批意见"), required=False, widget=_text(2))
+class ReviewForm(forms.Form):
+    """The comment that goes with approving, returning or completing a plan."""
 
-    def __init__(self, *args, **kwargs):
+    comment = forms.CharField(label=_("意见（可选）"), required=False, widget=_text(2))
+
+    def __init__(self, *args, may_return: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
-        self._style()
+        if may_return:
+            self.fields["comment"].label = _("意见（退回时必填）")
+        self.helper = form_helper()

@@ -118,6 +118,7 @@ def plan_detail(request, pk: int):
         if plan.status == PlanStatus.DRAFT and transitions and transitions[-1].action == PlanAction.RETURN
         else None
     )
+    actions = selectors.plan_available_actions(user=request.user, plan=plan)
     context = {
         "plan": plan,
         "follow": selectors.plan_follow_through(plan=plan),
@@ -128,11 +129,11 @@ def plan_detail(request, pk: int):
         "returned": returned,
         "comments": plan.comments.select_related("author").order_by("created_at", "id"),
         "history": plan.history.select_related("history_user").order_by("-history_date")[:20],
-        "actions": selectors.plan_available_actions(user=request.user, plan=plan),
+        "actions": actions,
         "can_edit": selectors.user_can_edit_plan(request.user, plan),
         "can_comment": selectors.user_can_comment(request.user, plan, today=today),
         "comment_form": CommentForm(),
-        "review_form": ReviewForm(),
+        "review_form": ReviewForm(may_return="return" in actions),
     }
     return render(request, "plans/plan_detail.html", context)
 

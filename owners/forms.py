@@ -5,6 +5,7 @@ import re
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import form_helper
 from owners.selectors import projects_in_order
 
 # Dash-like characters that Chinese input methods produce in place of "-".
@@ -21,20 +22,19 @@ class OwnerForm(forms.Form):
         queryset=projects_in_order(),
         empty_label=_("请选择楼盘"),
         error_messages={"required": _("请选择楼盘"), "invalid_choice": _("所选楼盘不存在")},
-        widget=forms.Select(attrs={"class": "form-select"}),
     )
     unit = forms.CharField(
         label=_("房号"),
         max_length=32,
         help_text=_("楼栋-单元-房号，例如 3-2-1502"),
         error_messages={"required": _("请填写房号"), "max_length": _("房号最多 32 个字符")},
-        widget=forms.TextInput(attrs={"class": "form-control", "autocomplete": "off"}),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     name = forms.CharField(
         label=_("业主姓名"),
         max_length=50,
         error_messages={"required": _("请填写业主姓名"), "max_length": _("姓名最多 50 个字符")},
-        widget=forms.TextInput(attrs={"class": "form-control", "autocomplete": "off"}),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     phone = forms.CharField(
         label=_("联系电话"),
@@ -42,15 +42,19 @@ class OwnerForm(forms.Form):
         max_length=20,
         help_text=_("选填；手机 11 位或带区号的座机"),
         error_messages={"max_length": _("联系电话最多 20 个字符")},
-        widget=forms.TextInput(attrs={"class": "form-control", "autocomplete": "off", "inputmode": "tel"}),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "tel"}),
     )
     move_in_date = forms.DateField(
         label=_("入住日期"),
         required=False,
         help_text=_("未入住请留空（准业主）"),
         error_messages={"invalid": _("请填写有效的日期，例如 2024-06-30")},
-        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = form_helper()
 
     def clean_unit(self) -> str:
         unit = "".join(self.cleaned_data["unit"].split()).translate(DASHES)

@@ -1,10 +1,14 @@
 """Forms of the data-in pages: one questionnaire keyed in by hand, and the file uploads of the importer."""
 
+from crispy_forms.layout import HTML, Column, Div, Field, Row
+from crispy_forms.utils import TEMPLATE_PACK
 from django import forms
 from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import form_helper
 from departments.ports import PortCode
 from owners.models import Owner
 from surveys.models import Channel, Question, Response, Survey
@@ -12,6 +16,30 @@ from surveys.models import Channel, Question, Response, Survey
 NOT_APPLICABLE = "na"
 SCORE_CHOICES = [(str(score), str(score)) for score in range(1, 6)]
 FIELD_PREFIX = "q_"
+
+
+class ScoreGroup(Div):
+    """The items of one port (or the headline items) in a card under their heading."""
+
+    template = "surveys/crispy/score_group.html"
+
+    def __init__(self, legend, *items):
+        super().__init__(*items)
+        self.legend = legend
+
+
+class ScoreItem(Field):
+    """One question as a row of button-like radios; static/js/entry.js answers it with the digits 1–5 and 0."""
+
+    template = "surveys/crispy/score_item.html"
+
+    def __init__(self, question: Question):
+        super().__init__(FIELD_PREFIX + question.code)
+        self.question = question
+
+    def render(self, form, context, template_pack=TEMPLATE_PACK, extra_context=None, **kwargs):
+        extra_context = {**(extra_context or {}), "question": self.question}
+        return super().render(form, context, template_pack=template_pack, extra_context=extra_context, **kwargs)
 
 
 class ResponseEntryForm(forms.Form):
@@ -28,18 +56,17 @@ class ResponseEntryForm(forms.Form):
         label=_("问卷编号"),
         max_length=64,
         error_messages={"required": _("请填写问卷编号"), "max_length": _("问卷编号最多 64 个字符")},
-        widget=forms.TextInput(attrs={"autocomplete": "off", "class": "form-control"}),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     surveyed_on = forms.DateField(
         label=_("调查日期"),
         error_messages={"required": _("请填写调查日期"), "invalid": _("请填写有效的日期，例如 2026-03-05")},
-        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     channel = forms.ChoiceField(
         label=_("调查方式"),
         required=False,
         choices=[("", _("未填写"))] + list(Channel.choices),
-        widget=forms.Select(attrs={"class": "form-select"}),
     )
 
     def __init__(self, *args, survey: Survey, questions: list[Question], owner: Owner | None = None, **kwargs):
@@ -61,6 +88,25 @@ class ResponseEntryForm(forms.Form):
                     "invalid_choice": _("请选择 1–5 分或不适用"),
                 },
             )
+        if not self.is_bound:
+            # A blank form starts at the number; a refused one at its first error (static/js/entry.js).
+            self.fields["questionnaire_no"].widget.attrs["autofocus"] = True
+        self.helper = form_helper(
+            Row(
+                Column("questionnaire_no", css_class="col-sm-4"),
+                Column(
+                    # The stage this response will freeze follows the date being typed.
+                    Field("surveyed_on", hx_get=reverse("surveys:stage_preview"), hx_trigger="change",
+                          hx_target="#stage-preview", hx_include="#entry-owner"),
+                    css_class="col-sm-4",
+                ),
+                Column("channel", css_class="col-sm-4"),
+                css_class="g-3",
+            ),
+            HTML('<p class="mb-3" id="stage-preview" aria-live="polite">{% include "surveys/_stage.html" %}</p>'),
+            *[ScoreGroup(legend, *[ScoreItem(question) for question in items]) for legend, items in self.question_groups()],
+            error_title=_("问卷未保存：请改正标红的项目，已填写的内容都已保留。"),
+        )
 
     def clean_questionnaire_no(self) -> str:
         number = self.cleaned_data["questionnaire_no"].strip()
@@ -90,12 +136,11 @@ class ResponseEntryForm(forms.Form):
             scores[question.code] = int(value) if value in {"1", "2", "3", "4", "5"} else None
         return scores
 
-    def question_groups(self) -> list[tuple[str, list]]:
-        """(legend, bound fields) per group: the headline items first, then each port's overall and detail items."""
-        groups: dict[str, list] = {}
+    def question_groups(self) -> list[tuple[str, list[Question]]]:
+        """(legend, questions) per group: the headline items first, then each port's overall and detail items."""
+        groups: dict[str, list[Question]] = {}
         for question in self.questions:
-            key = question.port or ""
-            groups.setdefault(key, []).append((question, self[FIELD_PREFIX + question.code]))
+            groups.setdefault(question.port or "", []).append(question)
         port_labels = dict(PortCode.choices)
         ordered = []
         if "" in groups:
@@ -129,8 +174,12 @@ class UploadForm(forms.Form):
             "invalid": _("没有收到文件，请重新选择"),
             "missing": _("没有收到文件，请重新选择"),
         },
-        widget=forms.ClearableFileInput(attrs={"class": "form-control", "accept": ".xlsx,.xls,.csv"}),
+        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.xls,.csv"}),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = form_helper(error_title=_("文件未导入，未写入任何数据。请按下面的提示改正后重新上传。"))
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -149,7 +198,6 @@ class ResponsesUploadForm(UploadForm):
         queryset=Survey.objects.none(),
         empty_label=_("请选择调查"),
         error_messages={"required": _("请选择要导入到哪个调查"), "invalid_choice": _("所选调查不存在")},
-        widget=forms.Select(attrs={"class": "form-select"}),
     )
     field_order = ["survey", "file"]
 

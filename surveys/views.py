@@ -154,7 +154,6 @@ def entry(request):
         "owner": owner,
         "owner_missing": owner_missing,
         "form": form,
-        "groups": form.question_groups(),
         "stage_label": _stage_label(owner, _form_date(form)),
         "query": query,
         **(_search_context(survey=survey, query=query) if query and owner is None else {}),
@@ -239,7 +238,6 @@ def response_edit(request, pk: int):
         "owner": owner,
         "response": response,
         "form": form,
-        "groups": form.question_groups(),
         "stage_label": _stage_label(owner, _form_date(form)),
         "history": response_history(response=response),
     }
