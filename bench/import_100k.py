@@ -205,10 +205,10 @@ def orm_row_by_row(survey, sheet_rows: list[dict], questions) -> float:
 
     from owners.models import Owner, Project
     from owners.stages import stage_as_of
-    from surveys.answers import encode_answers
+    from surveys.answers import answer_codes, encode_answers
     from surveys.models import Response
 
-    codes = [q.code for q in questions]
+    codes = answer_codes(questions)
     started = time.perf_counter()
     with transaction.atomic():
         for row in sheet_rows:
@@ -267,7 +267,7 @@ def main() -> None:
     from surveys.importer import responses_import
     from surveys.importing.responses import parse_all, response_columns
     from surveys.models import Response
-    from surveys.selectors import survey_questions
+    from surveys.selectors import survey_answer_questions
     from surveys.services import survey_create
 
     survey = survey_create(code="bench", name="基准测试")
@@ -313,7 +313,7 @@ def main() -> None:
     from core.spreadsheets.cells import IssueList
 
     parsed = parse_all(sheet, specs, IssueList())
-    questions = survey_questions(survey=baseline_survey)
+    questions = survey_answer_questions(survey=baseline_survey)
     rows = []
     for i in range(sheet.row_count):
         value = {key: column.values[i] for key, column in parsed.items()}

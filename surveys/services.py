@@ -7,11 +7,11 @@ from django.db import transaction
 
 from owners.models import Owner
 from owners.stages import stage_as_of
-from surveys.answers import encode_answers
+from surveys.answers import answer_codes, encode_answers
 from surveys.events import responses_changed_send
 from surveys.models import ImportJob, Question, Response, Survey
 from surveys.questionnaires import QUESTIONNAIRES
-from surveys.selectors import survey_questions
+from surveys.selectors import survey_answer_questions
 
 
 @transaction.atomic
@@ -62,11 +62,11 @@ def response_submit(
 
     Returns (response, created). The stage is frozen as of the survey date; the recompute is queued on commit.
     """
-    questions = survey_questions(survey=survey)
+    questions = survey_answer_questions(survey=survey)
     missing = [q.label for q in questions if q.required and scores.get(q.code) is None]
     if missing:
         raise ValidationError({"scores": f"必答题未回答：{'、'.join(missing)}"})
-    answers = encode_answers([q.code for q in questions], scores)
+    answers = encode_answers(answer_codes(questions), scores)
     stage = stage_as_of(owner.move_in_date, surveyed_on)
     with transaction.atomic():
         response = Response.objects.select_for_update().filter(survey=survey, owner=owner).first()

@@ -20,7 +20,7 @@ from departments.decorators import brand_service_required
 from owners.models import Owner
 from owners.selectors import owners_search
 from owners.stages import Stage, stage_as_of
-from surveys.answers import decode_answers
+from surveys.answers import answer_codes, decode_answers
 from surveys.forms import ResponseEntryForm, ResponsesUploadForm, UploadForm
 from surveys.models import ImportJob, Response, Survey
 from surveys.selectors import (
@@ -28,8 +28,8 @@ from surveys.selectors import (
     owners_with_response,
     response_for_owner,
     response_history,
+    survey_answer_questions,
     survey_latest,
-    survey_questions,
     surveys_for_entry,
 )
 from surveys.services import response_submit
@@ -127,7 +127,7 @@ def entry(request):
                 % {"owner": owner, "survey": survey.name, "no": existing.questionnaire_no},
             )
             return redirect("surveys:response_edit", pk=existing.pk)
-    questions = survey_questions(survey=survey)
+    questions = survey_answer_questions(survey=survey)
     owner_missing = False
     if request.method == "POST":
         form = ResponseEntryForm(request.POST, survey=survey, questions=questions, owner=owner)
@@ -213,7 +213,7 @@ def response_edit(request, pk: int):
     """An existing response opened for editing, with who changed what and when."""
     response = get_object_or_404(Response.objects.select_related("survey", "owner__project"), pk=pk)
     survey, owner = response.survey, response.owner
-    questions = survey_questions(survey=survey)
+    questions = survey_answer_questions(survey=survey)
     if request.method == "POST":
         form = ResponseEntryForm(request.POST, survey=survey, questions=questions, owner=owner)
         if form.is_valid():
@@ -221,7 +221,7 @@ def response_edit(request, pk: int):
             if saved is not None:
                 return saved
     else:
-        scores = decode_answers([q.code for q in questions], response.answers)
+        scores = decode_answers(answer_codes(questions), response.answers)
         form = ResponseEntryForm(
             initial={
                 "questionnaire_no": response.questionnaire_no,

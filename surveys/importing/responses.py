@@ -20,10 +20,11 @@ from core.spreadsheets.cells import ColumnSpec, IssueList, ParsedColumn
 from core.spreadsheets.files import Sheet, UnreadableFile, read_sheet, upload_check
 from core.spreadsheets.results import ImportResult
 from owners.stages import stages_as_of
+from surveys.answers import answer_codes, encode_answer_matrix
 from surveys.events import responses_changed_send
 from surveys.importing.bulk import insert_with_history, update_with_history
 from surveys.importing.owners import owner_write_plan, project_plan, stored_move_in, stored_owners
-from surveys.models import NOT_ANSWERED, Channel, Response, Survey
+from surveys.models import Channel, Response, Survey
 
 CHANNEL_REASON = "调查方式必须是 电话、网络、上门、纸质（或 phone、online、visit、paper）之一"
 parse_channel = cells.choice_parser(
@@ -55,14 +56,14 @@ Progress = Callable[[int], None] | None
 
 
 def response_columns(*, survey: Survey) -> list[ColumnSpec]:
-    """The file's columns for this survey: the fixed ones, then one per question in question order."""
-    from surveys.selectors import survey_questions
+    """The file's columns for this survey: the fixed ones, then one per scored question in answer-string order."""
+    from surveys.selectors import survey_answer_questions
 
     return [
         *META_COLUMNS,
         *(
             ColumnSpec(q.code, q.label, cells.parse_score, column_required=q.required)
-            for q in survey_questions(survey=survey)
+            for q in survey_answer_questions(survey=survey)
         ),
     ]
 
@@ -104,26 +105,19 @@ def parse_all(sheet: Sheet, specs: list[ColumnSpec], issues: IssueList) -> dict[
     }
 
 
-def encode_answer_matrix(codes: list[str], scores: dict[str, np.ndarray | ParsedColumn], n: int) -> np.ndarray:
-    """``surveys.answers.encode_answers`` over all rows at once: one character per question, '-' when the
-    column is missing (not asked) or the cell blank (not answered)."""
-    if not codes:
-        return np.full(n, "", dtype=object)
-    matrix = np.full((n, len(codes)), NOT_ANSWERED, dtype="<U1")
+def score_matrix(codes: list[str], columns: dict[str, ParsedColumn], n: int) -> np.ndarray:
+    """The parsed score columns as the codec's int8 matrix (0 = not answered, and for a column not in the file)."""
+    matrix = np.zeros((n, len(codes)), dtype=np.int8)
     for position, code in enumerate(codes):
-        column = scores.get(code)
+        column = columns.get(code)
         if column is None:
             continue
-        if isinstance(column, ParsedColumn) and column.codes is not None:
-            # A column holds a handful of distinct scores: encode those, then spread them.
-            chars = np.array([NOT_ANSWERED if v is None else str(v) for v in column.uniques], dtype="<U1")
-            matrix[:, position] = chars[column.codes]
-            continue
-        values = column.values if isinstance(column, ParsedColumn) else column
-        answered = np.fromiter((value is not None for value in values), dtype=bool, count=n)
-        matrix[answered, position] = [str(value) for value in values[answered]]
-    joined = np.ascontiguousarray(matrix).view(f"<U{len(codes)}").ravel()
-    return joined.astype(object)
+        if column.codes is not None:
+            # A column holds a handful of distinct scores: convert those, then spread them.
+            matrix[:, position] = np.array([v or 0 for v in column.uniques], dtype=np.int8)[column.codes]
+        else:
+            matrix[:, position] = np.array([v or 0 for v in column.values], dtype=np.int8)
+    return matrix
 
 
 def responses_import(
@@ -140,9 +134,9 @@ def responses_import(
     if isinstance(sheet, ImportResult):
         return sheet
     report(progress, 30)
-    from surveys.selectors import survey_questions
+    from surveys.selectors import survey_answer_questions
 
-    questions = survey_questions(survey=survey)
+    question_codes = answer_codes(survey_answer_questions(survey=survey))
     specs = response_columns(survey=survey)
     issues = IssueList()
     parsed = parse_all(sheet, specs, issues)
@@ -229,9 +223,7 @@ def responses_import(
                 )
             surveyed_on = values["surveyed_on"]
             stage = stages_as_of(move_in, surveyed_on)
-            answers = encode_answer_matrix(
-                [q.code for q in questions], {q.code: parsed[q.code] for q in questions if q.code in parsed}, n
-            )
+            answers = encode_answer_matrix(score_matrix(question_codes, parsed, n))
             channel = values.get("channel", empty)
             inserts, updates, unchanged = [], [], 0
             owner_ids, project_ids = owner_plan.ids, projects.ids
