@@ -21,7 +21,7 @@ from owners.stages import STAGES, Stage
 from satisfaction.metrics.engine import ChangeTest, target_status, two_proportion_change
 from satisfaction.models import DriverSnapshot, ItemSnapshot, MetricRun, MetricSnapshot
 from surveys.models import Question, Survey
-from surveys.selectors import survey_latest
+from surveys.selectors import survey_latest, survey_year
 
 PORT_LABELS = dict(PortCode.choices)
 STAGE_LABELS = dict(Stage.choices)
@@ -106,10 +106,6 @@ def dashboard_survey(*, code: str | None, surveys: list[Survey]) -> Survey | Non
 
 def dashboard_projects() -> list[Project]:
     return list(Project.objects.order_by("code").only("id", "code", "name"))
-
-
-def survey_year(survey: Survey) -> int:
-    return survey.starts_on.year if survey.starts_on else survey.created_at.year
 
 
 def _as_fraction(value) -> float | None:

@@ -32,6 +32,7 @@ from improvement_plans.models import (
 from satisfaction.metrics.engine import target_status, two_proportion_change
 from satisfaction.models import DriverSnapshot, ItemSnapshot, MetricSnapshot
 from surveys.models import Question, Survey
+from surveys.selectors import survey_year
 
 # Plans whose targets count: agreed by management (drafts are proposals, not targets).
 AGREED_STATUSES = (PlanStatus.APPROVED, PlanStatus.IN_PROGRESS, PlanStatus.COMPLETED)
@@ -223,12 +224,6 @@ def latest_whole_survey_snapshot(*, port: str, survey: Survey | None = None) -> 
     if survey is not None:
         return rows.filter(survey=survey).first()
     return rows.exclude(survey__source=Survey.Source.TOUCHPOINT).first() or rows.first()
-
-
-def survey_year(survey: Survey) -> int:
-    """The year a survey counts for: its start (or end) date's year, else the year it was created."""
-    day = survey.starts_on or survey.ends_on
-    return day.year if day else survey.created_at.year
 
 
 @dataclass(frozen=True)

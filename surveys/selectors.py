@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from departments.selectors import user_has_any_role, user_may_enter_data, user_sees_company_wide
 from owners.stages import Stage
@@ -19,6 +20,13 @@ def survey_questions(*, survey: Survey) -> list[Question]:
 def survey_answer_questions(*, survey: Survey) -> list[Question]:
     """The survey's questions that the answer string covers, in its order (``surveys.answers.answer_questions``)."""
     return answer_questions(survey_questions(survey=survey))
+
+
+def survey_year(survey: Survey) -> int:
+    """The year a survey counts for (plan targets, follow-through): the year of its start date, else of its end
+    date, else the (local) year it was created."""
+    day = survey.starts_on or survey.ends_on
+    return day.year if day else timezone.localtime(survey.created_at).year
 
 
 def survey_latest() -> Survey | None:
