@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from statistics import median
 
-from django.db.models import F, Max, Q
+from django.db.models import F, Q
 from django.utils.translation import gettext, gettext_noop
 
 from departments.ports import PORTS, PortCode
@@ -19,7 +19,7 @@ from departments.selectors import ports_visible_to, user_sees_company_wide
 from owners.models import Project
 from owners.stages import STAGES, Stage
 from satisfaction.metrics.engine import ChangeTest, target_status, two_proportion_change
-from satisfaction.models import DriverSnapshot, ItemSnapshot, MetricRun, MetricSnapshot
+from satisfaction.models import DriverSnapshot, ItemSnapshot, MetricSnapshot
 from surveys.models import Question, Survey
 from surveys.selectors import survey_latest, survey_year
 
@@ -79,21 +79,6 @@ def dashboard_surveys() -> list[Survey]:
     for survey in surveys:
         survey.snapshot_at = written.get(survey.pk)
     return surveys
-
-
-def dashboard_run_state(*, survey: Survey) -> dict:
-    """``satisfaction.selectors.metric_run_state`` in one query: when the numbers were computed (the last finished
-    run) and whether a recompute is pending or running."""
-    by_status = dict(
-        MetricRun.objects.filter(survey=survey)
-        .values_list("status")
-        .annotate(last=Max("finished_at"))
-        .order_by()
-    )
-    return {
-        "computed_at": by_status.get(MetricRun.Status.DONE),
-        "pending": MetricRun.Status.PENDING in by_status or MetricRun.Status.RUNNING in by_status,
-    }
 
 
 def dashboard_survey(*, code: str | None, surveys: list[Survey]) -> Survey | None:

@@ -30,7 +30,6 @@ from dashboards.selectors import (
     SliceFilter,
     dashboard_ports_for,
     dashboard_projects,
-    dashboard_run_state,
     dashboard_survey,
     dashboard_surveys,
     dashboard_targets,
@@ -111,7 +110,7 @@ def _bad_filter_json(exc: BadFilter):
 
 
 def _state_json(survey) -> dict:
-    state = dashboard_run_state(survey=survey) if survey else {"computed_at": None, "pending": False}
+    state = metric_run_state(survey=survey) if survey else {"computed_at": None, "pending": False}
     return {
         "survey": survey.code if survey else None,
         "computed_at": state["computed_at"].isoformat() if state["computed_at"] else None,
@@ -204,7 +203,7 @@ def _page(request, template: str, filters: Filters, extra: dict, *, cache_parts:
     """The page; with ``cache_parts`` (every input of ``extra`` the filters do not already name) its body comes
     from the body cache and only the shell is rendered now."""
     survey = filters.survey
-    state = dashboard_run_state(survey=survey) if survey else None
+    state = metric_run_state(survey=survey) if survey else None
     context = {
         "survey": survey,
         "surveys": filters.surveys,
@@ -393,7 +392,7 @@ def project_xlsx(request, code: str):
         return _bad_filter(request, BadFilter([_("还没有调查数据，无法导出得分卡。")]))
     project = filters.chosen.project
     panels = _scorecard_panels(filters, ports, question_labels(survey=filters.survey))
-    state = dashboard_run_state(survey=filters.survey)
+    state = metric_run_state(survey=filters.survey)
     content = scorecard_xlsx(
         sections=P.scorecard_sections(panels),
         project_code=project.code,

@@ -7,6 +7,7 @@ import io
 import numpy as np
 import pandas as pd
 from django.db import connection
+from django.db.models import Max
 
 from departments.ports import PORTS
 from departments.selectors import ports_visible_to, user_has_any_role
@@ -70,12 +71,15 @@ def survey_frame(*, survey: Survey, copy: bool | None = None) -> pd.DataFrame:
 
 
 def metric_run_state(*, survey: Survey) -> dict:
-    """When the survey's numbers were computed and whether a recompute is pending (the fill state)."""
-    last_done = MetricRun.objects.filter(survey=survey, status=MetricRun.Status.DONE).order_by("-finished_at").first()
-    pending = MetricRun.objects.filter(
-        survey=survey, status__in=[MetricRun.Status.PENDING, MetricRun.Status.RUNNING]
-    ).exists()
-    return {"computed_at": last_done.finished_at if last_done else None, "pending": pending}
+    """The fill state, in one query: when the survey's numbers were computed (the last finished run) and whether a
+    recompute is pending or running."""
+    by_status = dict(
+        MetricRun.objects.filter(survey=survey).values_list("status").annotate(last=Max("finished_at")).order_by()
+    )
+    return {
+        "computed_at": by_status.get(MetricRun.Status.DONE),
+        "pending": MetricRun.Status.PENDING in by_status or MetricRun.Status.RUNNING in by_status,
+    }
 
 
 def headline_snapshot(*, survey: Survey) -> MetricSnapshot | None:
