@@ -7,9 +7,7 @@ recompute wrote, and says when that was.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from statistics import median
 
 from django.db.models import F, Q
 from django.utils.translation import gettext, gettext_noop
@@ -18,14 +16,21 @@ from departments.ports import PORTS, PortCode
 from departments.selectors import ports_visible_to, user_sees_company_wide
 from owners.models import Project
 from owners.stages import STAGES, Stage
-from satisfaction.metrics.engine import ChangeTest, target_status, two_proportion_change
+from satisfaction.metrics.engine import (
+    CONCENTRATE,
+    UNKNOWN_QUADRANT,
+    ChangeTest,
+    quadrant_medians,
+    quadrant_of,
+    target_status,
+    two_proportion_change,
+)
 from satisfaction.models import DriverSnapshot, ItemSnapshot, MetricSnapshot
 from surveys.models import Question, Survey
 from surveys.selectors import survey_latest, survey_year
 
 PORT_LABELS = dict(PortCode.choices)
 STAGE_LABELS = dict(Stage.choices)
-TOO_FEW = 30
 
 
 def port_name(code: str) -> str:
@@ -339,11 +344,11 @@ class DriverView:
 
 
 QUADRANT_LABELS = {
-    "concentrate": gettext_noop("重点改进区"),
+    CONCENTRATE: gettext_noop("重点改进区"),
     "keep_up": gettext_noop("优势保持区"),
     "low_priority": gettext_noop("次要改进区"),
     "overkill": gettext_noop("过度投入区"),
-    "unknown": gettext_noop("数据不足"),
+    UNKNOWN_QUADRANT: gettext_noop("数据不足"),
 }
 
 
@@ -352,28 +357,6 @@ class DriverPanelData:
     items: list[DriverView] = field(default_factory=list)
     median_importance: float | None = None
     median_performance: float | None = None
-
-
-def quadrant_medians(points: list[tuple[float | None, float | None]]) -> tuple[float | None, float | None]:
-    """Medians of importance and of performance over the items that have both (the chart's crosshairs)."""
-    complete = [(i, p) for i, p in points if i is not None and p is not None and not math.isnan(i)]
-    if not complete:
-        return None, None
-    return median(i for i, _ in complete), median(p for _, p in complete)
-
-
-def quadrant_of(importance, performance, median_importance, median_performance) -> str:
-    """Martilla & James: importance above the median and performance below it = concentrate here."""
-    if None in (importance, performance, median_importance, median_performance):
-        return "unknown"
-    high = importance > median_importance
-    if high and performance < median_performance:
-        return "concentrate"
-    if high:
-        return "keep_up"
-    if performance < median_performance:
-        return "low_priority"
-    return "overkill"
 
 
 def key_drivers(*, survey: Survey, port: str, project_id: int | None, labels: dict) -> DriverPanelData:
@@ -388,5 +371,5 @@ def key_drivers(*, survey: Survey, port: str, project_id: int | None, labels: di
         DriverView(r.question_code, labels.get(r.question_code, (r.question_code,))[0], r, quadrant_of(r.importance, r.performance, mi, mp))
         for r in rows
     ]
-    views.sort(key=lambda v: (v.quadrant != "concentrate", -(v.row.importance or -2), v.code))
+    views.sort(key=lambda v: (v.quadrant != CONCENTRATE, -(v.row.importance or -2), v.code))
     return DriverPanelData(views, mi, mp)

@@ -29,14 +29,13 @@ from improvement_plans.models import (
     ImprovementPlan,
     PlanStatus,
 )
-from satisfaction.metrics.engine import target_status, two_proportion_change
+from satisfaction.metrics.engine import target_status, too_few, two_proportion_change
 from satisfaction.models import DriverSnapshot, ItemSnapshot, MetricSnapshot
 from surveys.models import Question, Survey
 from surveys.selectors import survey_year
 
 # Plans whose targets count: agreed by management (drafts are proposals, not targets).
 AGREED_STATUSES = (PlanStatus.APPROVED, PlanStatus.IN_PROGRESS, PlanStatus.COMPLETED)
-TOO_FEW = 30
 
 
 # ---- who may do what -------------------------------------------------------------------------------------------
@@ -240,7 +239,7 @@ class Actual:
 
     @property
     def too_few(self) -> bool:
-        return self.n < TOO_FEW
+        return too_few(self.n)
 
     @property
     def status_label(self) -> str:
