@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from django.db.models import F, Q
 from django.utils.translation import gettext, gettext_noop
 
-from departments.ports import PORTS, PortCode
+from departments.ports import port_label, ports_in_order
 from departments.selectors import ports_visible_to, user_sees_company_wide
 from owners.models import Project
-from owners.stages import STAGES, Stage
+from owners.stages import STAGES, stage_label
 from satisfaction.metrics.engine import (
     CONCENTRATE,
     UNKNOWN_QUADRANT,
@@ -29,17 +29,15 @@ from satisfaction.models import DriverSnapshot, ItemSnapshot, MetricSnapshot
 from surveys.models import Question, Survey
 from surveys.selectors import survey_latest, survey_year
 
-PORT_LABELS = dict(PortCode.choices)
-STAGE_LABELS = dict(Stage.choices)
-
 
 def port_name(code: str) -> str:
     """The port's Chinese name; "" is the headline (总体满意度)."""
-    return str(PORT_LABELS[code]) if code else gettext("总体满意度")
+    return port_label(code) if code else gettext("总体满意度")
 
 
 def stage_name(code: str) -> str:
-    return str(STAGE_LABELS[code]) if code else ""
+    """The stage's Chinese name; "" is every stage (no label)."""
+    return stage_label(code) if code else ""
 
 
 # Marked for translation here, translated when shown (the active language is known only then).
@@ -51,8 +49,7 @@ TARGET_LABELS = {"met": gettext_noop("达标"), "missed": gettext_noop("未达�
 
 def dashboard_ports_for(user) -> list[str]:
     """The ports whose detail this user may see, in the procedure's order (design … property)."""
-    visible = ports_visible_to(user)
-    return [code for code in PORTS if code in visible]
+    return ports_in_order(ports_visible_to(user))
 
 
 def dashboard_user_may_enter(user) -> bool:

@@ -26,7 +26,6 @@ from django.views.decorators.http import require_GET
 
 from dashboards import panels as P
 from dashboards.selectors import (
-    PORT_LABELS,
     SliceFilter,
     dashboard_ports_for,
     dashboard_projects,
@@ -38,6 +37,7 @@ from dashboards.selectors import (
     project_list_rows,
     question_labels,
 )
+from departments.ports import PORTS
 from departments.selectors import user_sees_company_wide
 from feedback.selectors import feedback_port_version
 from owners.stages import Stage
@@ -238,7 +238,7 @@ def _overview_bundle(filters: Filters, ports: list[str]) -> dict:
         return {"html": "", "charts": {}}
     targets = dashboard_targets(survey=filters.survey)
     # The drivers of headline satisfaction are every port's detail items: shown only to who sees every port.
-    labels = question_labels(survey=filters.survey) if set(ports) == set(PORT_LABELS) else None
+    labels = question_labels(survey=filters.survey) if set(ports) == set(PORTS) else None
     return _panels_bundle("overview", filters, (tuple(ports), repr(targets), repr(labels)), lambda: P.overview_panels(
         survey=filters.survey, surveys=filters.surveys, ports=ports, chosen=filters.chosen, targets=targets,
         labels=labels,
@@ -276,7 +276,7 @@ def overview_data(request):
 
 
 def _port(request, port: str) -> None:
-    if port not in PORT_LABELS:
+    if port not in PORTS:
         raise Http404(_("未知端口“%(port)s”。") % {"port": port})
     if port not in _scope(request):
         raise PermissionDenied(_("您所在的部门不负责也不监控该端口。"))

@@ -13,8 +13,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from core.logging import mask_phones
-from departments.ports import PortCode
-from departments.selectors import ports_visible_to, user_has_any_role
+from departments.ports import PORTS, port_label, ports_in_order
+from departments.selectors import ports_visible_to, user_has_any_role, user_may_enter_data
 from feedback import selectors as sel
 from feedback.forms import (
     BenchmarkForm,
@@ -47,7 +47,7 @@ from surveys.selectors import survey_latest
 
 
 def _require_keeper(user) -> None:
-    if not sel.user_keeps_feedback(user):
+    if not user_may_enter_data(user):
         raise PermissionDenied("只有品牌客服专员可以录入")
 
 
@@ -90,8 +90,8 @@ def feedback_list_view(request):
             "form": form,
             "page": page,
             "query": query.urlencode(),
-            "can_edit": sel.user_keeps_feedback(request.user),
-            "ports": [(code, label) for code, label in PortCode.choices if code in visible],
+            "can_edit": user_may_enter_data(request.user),
+            "ports": [(code, port_label(code)) for code in ports_in_order(visible)],
         },
     )
 
@@ -165,7 +165,7 @@ def feedback_detail_view(request, pk: int):
         {
             "feedback": feedback,
             "history": history,
-            "can_edit": sel.user_keeps_feedback(request.user),
+            "can_edit": user_may_enter_data(request.user),
             "research_url": research_topic_url(port=feedback.port, title=title),
         },
     )
@@ -213,7 +213,7 @@ def feedback_import_template_view(request):
 
 
 def feedback_port_view(request, port: str):
-    if port not in PortCode.values:
+    if port not in PORTS:
         raise Http404("未知端口")
     if port not in ports_visible_to(request.user):
         raise PermissionDenied("无权查看该端口")
@@ -223,7 +223,7 @@ def feedback_port_view(request, port: str):
     evidence = sel.feedback_port_evidence(
         port=port, survey=survey, received_from=filters.get("received_from"), received_to=filters.get("received_to")
     )
-    label = PortCode(port).label
+    label = port_label(port)
     top = max(evidence.projects, key=lambda p: p.complaints_per_100 or 0, default=None)
     research_url = None
     if top is not None and top.complaints:
@@ -309,7 +309,7 @@ def benchmark_list_view(request):
             "survey": survey,
             "surveys": Survey.objects.order_by("-starts_on", "-id"),
             "headline": sel.benchmarks_for_port(port=None, survey=survey),
-            "can_edit": sel.user_keeps_feedback(request.user),
+            "can_edit": user_may_enter_data(request.user),
         },
     )
 
@@ -318,7 +318,7 @@ def benchmark_detail_view(request, pk: int):
     _require_role(request.user)
     benchmark = get_object_or_404(ExternalBenchmark, pk=pk)
     survey = _survey_from(request)
-    can_edit = sel.user_keeps_feedback(request.user)
+    can_edit = user_may_enter_data(request.user)
     row_form = BenchmarkRowForm(request.POST or None)
     if request.method == "POST":
         _require_keeper(request.user)

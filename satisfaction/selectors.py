@@ -101,8 +101,9 @@ def metric_rows(*, survey: Survey, ports: frozenset[str] | None = None) -> list[
         if ports is not None and s.port and s.port not in ports:
             continue
         rows.append(snapshot_as_contract(s, survey.code))
-    order = {"": 0, "design": 1, "engineering": 2, "sales": 3, "service": 4, "property": 5}
-    stage_order = {None: 0, "prospective": 1, "run_in": 2, "stable": 3, "veteran": 4}
+    # The headline first, then the ports in their order; all stages first, then each stage in lifecycle order.
+    order = {code: rank for rank, code in enumerate(("", *PORTS))}
+    stage_order = {code: rank for rank, code in enumerate((None, *STAGES))}
     rows.sort(key=lambda r: (order.get(r["port"] or "", 9), r["project"] or "", stage_order.get(r["stage"], 9)))
     return rows
 

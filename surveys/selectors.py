@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from departments.selectors import user_has_any_role, user_may_enter_data, user_sees_company_wide
-from owners.stages import Stage
+from owners.stages import STAGES, stage_label
 from surveys.answers import answer_codes, answer_questions, decode_answers
 from surveys.models import Channel, ImportJob, Question, Response, Survey
 
@@ -89,7 +89,7 @@ def _display(name: str, value) -> str:
     if value in (None, ""):
         return "—"
     if name == "stage":
-        return str(Stage(value).label) if value in Stage.values else str(value)
+        return stage_label(value) if value in STAGES else str(value)
     if name == "channel":
         return str(Channel(value).label) if value in Channel.values else str(value)
     return str(value)

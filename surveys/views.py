@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from departments.decorators import brand_service_required
 from owners.models import Owner
 from owners.selectors import owners_search
-from owners.stages import Stage, stage_as_of
+from owners.stages import stage_as_of, stage_label
 from surveys.answers import answer_codes, decode_answers
 from surveys.forms import ResponseEntryForm, ResponsesUploadForm, UploadForm
 from surveys.models import ImportJob, Response, Survey
@@ -60,7 +60,7 @@ def _entry_url(survey: Survey, **params) -> str:
 def _stage_label(owner: Owner | None, surveyed_on: date | None) -> str:
     if owner is None or surveyed_on is None:
         return ""
-    return str(Stage(stage_as_of(owner.move_in_date, surveyed_on)).label)
+    return stage_label(stage_as_of(owner.move_in_date, surveyed_on))
 
 
 def _add_service_errors(form, exc: ValidationError) -> None:

@@ -6,7 +6,6 @@ from django.utils.translation import gettext as _
 
 from core.templatetags.csm import pct
 from dashboards.selectors import port_name
-from departments.ports import PORTS
 from satisfaction.metrics.engine import too_few
 
 register = template.Library()
@@ -15,12 +14,6 @@ register = template.Library()
 @register.filter
 def port_label(code: str) -> str:
     return port_name(code)
-
-
-@register.filter
-def ports_in_order(codes) -> list[str]:
-    """Port codes in the procedure's order (design, engineering, sales, service, property)."""
-    return [code for code in PORTS if code in set(codes)]
 
 
 @register.filter
