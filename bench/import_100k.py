@@ -265,7 +265,7 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     from core.spreadsheets.files import read_sheet
     from surveys.importer import responses_import
-    from surveys.importing.responses import parse_all, response_columns
+    from surveys.importing.responses import response_columns
     from surveys.models import Response
     from surveys.selectors import survey_answer_questions
     from surveys.services import survey_create
@@ -310,9 +310,9 @@ def main() -> None:
     baseline_survey = survey_create(code="bench-orm", name="逐行基准")
     sheet = read_sheet(data=baseline_path.read_bytes(), file_name=baseline_path.name)
     specs = response_columns(survey=baseline_survey)
-    from core.spreadsheets.cells import IssueList
+    from core.spreadsheets.cells import IssueList, parse_columns
 
-    parsed = parse_all(sheet, specs, IssueList())
+    parsed = parse_columns(sheet, specs, IssueList())
     questions = survey_answer_questions(survey=baseline_survey)
     rows = []
     for i in range(sheet.row_count):

@@ -30,7 +30,6 @@ from feedback.importing import (
     BENCHMARK_COLUMNS,
     FEEDBACK_COLUMNS,
     benchmark_import,
-    feedback_import_recorded,
     feedback_template_xlsx,
 )
 from feedback.models import CallbackRule, ExternalBenchmark, FeedbackKind
@@ -42,8 +41,9 @@ from feedback.services import (
     feedback_update,
 )
 from owners.models import Owner, Project
-from surveys.models import Survey
+from surveys.models import ImportJob, Survey
 from surveys.selectors import survey_latest
+from surveys.views import upload_start
 
 
 def _require_keeper(user) -> None:
@@ -172,31 +172,18 @@ def feedback_detail_view(request, pk: int):
 
 
 def feedback_import_view(request):
+    """Upload a feedback file: it runs as a background import job, whose page shows progress, outcome and errors."""
     _require_keeper(request.user)
-    result = job = None
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        job, result = feedback_import_recorded(
-            data=upload.read(), file_name=upload.name, user=request.user, today=timezone.localdate()
-        )
-        if result.ok:
-            messages.success(
-                request, f"导入完成：新增 {result.created} 条，更新 {result.updated} 条，未变化 {result.unchanged} 条"
-            )
-            return redirect("feedback:list")
+        started = upload_start(request, form, kind=ImportJob.Kind.FEEDBACK, survey=None)
+        if started is not None:
+            return started
     return render(
         request,
         "feedback/import.html",
-        {
-            "form": form,
-            "result": result,
-            "job": job,
-            "columns": FEEDBACK_COLUMNS,
-            "title": "导入客户反馈",
-            "kinds": FeedbackKind.choices,
-        },
-        status=400 if result is not None and not result.ok else 200,
+        {"form": form, "columns": FEEDBACK_COLUMNS, "title": "导入客户反馈", "kinds": FeedbackKind.choices},
+        status=400 if form.is_bound and form.errors else 200,
     )
 
 

@@ -316,11 +316,12 @@ def _attachment(file_name: str) -> str:
 
 
 def _job_context(request, job: ImportJob) -> dict:
-    from surveys.importing.jobs import import_job_live_progress
+    from surveys.importing.jobs import import_job_live_progress, import_kind
 
     finished = job.status in FINISHED
     job.progress = import_job_live_progress(job)
-    context = {"job": job, "finished": finished}
+    kind = import_kind(job.kind)
+    context = {"job": job, "finished": finished, "again_url": reverse(kind.upload_url) if kind else None}
     if finished and job.errors:
         from surveys.importing.jobs import MAX_STORED_ERRORS
 

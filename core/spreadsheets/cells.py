@@ -235,6 +235,13 @@ def map_headers(sheet: Sheet, specs: list[ColumnSpec], issues: IssueList) -> dic
     return found
 
 
+def parse_columns(sheet: Sheet, specs: list[ColumnSpec], issues: IssueList) -> dict[str, ParsedColumn]:
+    """Map the headers and parse every column found: {key: parsed column}; each problem goes to ``issues``."""
+    found = map_headers(sheet, specs, issues)
+    by_key = {spec.key: spec for spec in specs}
+    return {key: parse_column(sheet, by_key[key], index, header, issues) for key, (index, header) in found.items()}
+
+
 def parse_column(sheet: Sheet, spec: ColumnSpec, index: int, header: str, issues: IssueList) -> ParsedColumn:
     """Parse one column; record an issue for each bad, formula or (if required) blank cell."""
     raw = sheet.columns[index]

@@ -8,7 +8,6 @@ so what was checked is what gets written.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -17,8 +16,8 @@ from django.utils import timezone
 
 from core.spreadsheets import cells
 from core.spreadsheets.cells import ColumnSpec, IssueList, ParsedColumn
-from core.spreadsheets.files import Sheet, UnreadableFile, read_sheet, upload_check
-from core.spreadsheets.results import ImportResult
+from core.spreadsheets.files import read_checked
+from core.spreadsheets.results import ImportResult, Progress, report
 from owners.stages import stages_as_of
 from surveys.answers import answer_codes, encode_answer_matrix
 from surveys.events import responses_changed_send
@@ -52,7 +51,6 @@ META_COLUMNS = (
 
 RESPONSE_COMPARED = ("owner_id", "project_id", "surveyed_on", "stage", "channel", "answers")
 
-Progress = Callable[[int], None] | None
 
 
 def response_columns(*, survey: Survey) -> list[ColumnSpec]:
@@ -76,33 +74,6 @@ def import_lock() -> None:
             # Parents are always written before their children, so foreign keys can be checked as rows arrive;
             # Django declares them deferred, and a queue of 300k deferred checks made the commit seconds slower.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-
-
-def report(progress: Progress, percent: int) -> None:
-    if progress is not None:
-        progress(max(0, min(100, int(percent))))
-
-
-def read_checked(*, data: bytes, file_name: str) -> Sheet | ImportResult:
-    """The sheet, or the refusal as a result."""
-    refusals = upload_check(file_name=file_name, data=data)
-    if refusals:
-        return ImportResult.refusal(refusals, file_name=file_name)
-    try:
-        sheet = read_sheet(data=data, file_name=file_name)
-    except UnreadableFile as exc:
-        return ImportResult.refusal([str(exc)], file_name=file_name)
-    if sheet.row_count == 0 and all(not header for header in sheet.headers):
-        return ImportResult.refusal(["文件中没有内容：第 1 行应为列标题"], file_name=file_name)
-    return sheet
-
-
-def parse_all(sheet: Sheet, specs: list[ColumnSpec], issues: IssueList) -> dict[str, ParsedColumn]:
-    found = cells.map_headers(sheet, specs, issues)
-    by_key = {spec.key: spec for spec in specs}
-    return {
-        key: cells.parse_column(sheet, by_key[key], index, header, issues) for key, (index, header) in found.items()
-    }
 
 
 def score_matrix(codes: list[str], columns: dict[str, ParsedColumn], n: int) -> np.ndarray:
@@ -139,7 +110,7 @@ def responses_import(
     question_codes = answer_codes(survey_answer_questions(survey=survey))
     specs = response_columns(survey=survey)
     issues = IssueList()
-    parsed = parse_all(sheet, specs, issues)
+    parsed = cells.parse_columns(sheet, specs, issues)
     n = sheet.row_count
     if n == 0:
         issues.add(row=0, column="", value=file_name, reason="文件中没有数据行（第 2 行起应为每份问卷一行）")

@@ -11,9 +11,10 @@ from django.utils import timezone
 
 from core.spreadsheets import cells
 from core.spreadsheets.cells import ColumnSpec, IssueList
-from core.spreadsheets.results import ImportResult
+from core.spreadsheets.files import read_checked
+from core.spreadsheets.results import ImportResult, Progress, report
 from surveys.importing.owners import owner_write_plan, project_plan, stored_owners
-from surveys.importing.responses import Progress, import_lock, parse_all, read_checked, report
+from surveys.importing.responses import import_lock
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def owners_import(*, data: bytes, file_name: str, user=None, progress: Progress 
         return sheet
     report(progress, 30)
     issues = IssueList()
-    parsed = parse_all(sheet, list(ROSTER_COLUMNS), issues)
+    parsed = cells.parse_columns(sheet, list(ROSTER_COLUMNS), issues)
     n = sheet.row_count
     if n == 0:
         issues.add(row=0, column="", value=file_name, reason="文件中没有数据行（第 2 行起应为每位业主一行）")
