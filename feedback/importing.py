@@ -22,7 +22,7 @@ from django.utils import timezone
 from core.spreadsheets import cells
 from core.spreadsheets.cells import CellError, ColumnSpec, IssueList, ParsedColumn
 from core.spreadsheets.files import Sheet, cell_text, read_checked
-from core.spreadsheets.results import ImportIssue, ImportResult, Progress, report
+from core.spreadsheets.results import ImportIssue, ImportResult, Progress, report_progress
 from departments.ports import PortCode
 from feedback.models import ExternalBenchmark, Feedback, FeedbackKind, FeedbackSeverity, FeedbackStatus
 from feedback.services import benchmark_create, benchmark_row_validate, feedback_validate
@@ -158,11 +158,11 @@ def feedback_import(
     *, data: bytes, file_name: str, created_by=None, today: date | None = None, progress: Progress = None
 ) -> ImportResult:
     """Validate the whole file; write it in one transaction only if no row has an error."""
-    report(progress, 1)
+    report_progress(progress, 1)
     rows, issues, result = _read(data=data, file_name=file_name, columns=FEEDBACK_COLUMNS)
     if rows is None:
         return result if result.errors else _finish(result, issues)
-    report(progress, 30)
+    report_progress(progress, 30)
     parsed_rows = []
     references: dict[str, int] = {}
     codes = {rows.value("project_code", position) for position, _ in rows} - {None, ""}
@@ -225,7 +225,7 @@ def feedback_import(
         issues.add(row=2, column="", value="", reason="文件没有数据行")
     if issues:
         return _finish(result, issues)
-    report(progress, 60)
+    report_progress(progress, 60)
     with transaction.atomic():
         existing = {
             f.reference: f for f in Feedback.objects.select_for_update().filter(reference__in=references).order_by("id")
@@ -248,8 +248,8 @@ def feedback_import(
                     # A plain save (not a bulk update) so that the history keeps the previous version.
                     feedback.save(update_fields=[*changed, "updated_at"])
                     result.updated += 1
-            report(progress, 60 + 38 * done / len(parsed_rows))
-    report(progress, 100)
+            report_progress(progress, 60 + 38 * done / len(parsed_rows))
+    report_progress(progress, 100)
     return result
 
 

@@ -9,7 +9,8 @@ from owners.models import Owner
 from owners.stages import stage_as_of
 from surveys.answers import answer_codes, encode_answers
 from surveys.events import responses_changed_send
-from surveys.models import ImportJob, Question, Response, Survey
+from surveys.importing.jobs import import_job_start  # noqa: F401  (a write of this app; lives with the job machinery)
+from surveys.models import Question, Response, Survey
 from surveys.questionnaires import QUESTIONNAIRES
 from surveys.selectors import survey_answer_questions
 
@@ -88,14 +89,3 @@ def response_submit(
         response.save()
         responses_changed_send(survey_id=survey.pk)
     return response, created
-
-
-def import_job_start(*, kind: str, survey: Survey | None, data: bytes, file_name: str, user) -> ImportJob:
-    """Store an uploaded file as an ImportJob and queue its import once the transaction commits.
-
-    Raises ValidationError (Chinese messages) when the upload is refused before parsing. See
-    ``surveys.importing.jobs``.
-    """
-    from surveys.importing.jobs import import_job_start as start
-
-    return start(kind=kind, survey=survey, data=data, file_name=file_name, user=user)

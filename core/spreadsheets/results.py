@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 Progress = Callable[[int], None] | None
 
 
-def report(progress: Progress, percent: float) -> None:
+def report_progress(progress: Progress, percent: float) -> None:
     if progress is not None:
         progress(max(0, min(100, int(percent))))
 

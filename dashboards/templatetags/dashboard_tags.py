@@ -11,8 +11,9 @@ from satisfaction.metrics.engine import too_few
 register = template.Library()
 
 
-@register.filter
-def port_label(code: str) -> str:
+@register.filter(name="port_label")
+def port_name_filter(code: str) -> str:
+    """``{{ code|port_label }}``: the port's name, 总体满意度 for the headline ("")."""
     return port_name(code)
 
 

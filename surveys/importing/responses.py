@@ -17,7 +17,7 @@ from django.utils import timezone
 from core.spreadsheets import cells
 from core.spreadsheets.cells import ColumnSpec, IssueList, ParsedColumn
 from core.spreadsheets.files import read_checked
-from core.spreadsheets.results import ImportResult, Progress, report
+from core.spreadsheets.results import ImportResult, Progress, report_progress
 from owners.stages import stages_as_of
 from surveys.answers import answer_codes, encode_answer_matrix
 from surveys.events import responses_changed_send
@@ -100,11 +100,11 @@ def responses_import(
     date updated, each questionnaire number creates or updates its response (stage frozen as of the survey
     date); unchanged rows are not touched. History rows name ``user``.
     """
-    report(progress, 1)
+    report_progress(progress, 1)
     sheet = read_checked(data=data, file_name=file_name)
     if isinstance(sheet, ImportResult):
         return sheet
-    report(progress, 30)
+    report_progress(progress, 30)
     from surveys.selectors import survey_answer_questions
 
     question_codes = answer_codes(survey_answer_questions(survey=survey))
@@ -127,7 +127,7 @@ def responses_import(
     project_name = values.get("project_name", empty)
     owner_header = parsed["owner_name"].header if "owner_name" in parsed else "业主姓名"
     _check_duplicates(parsed, qno, code, unit, name, rows, issues)
-    report(progress, 45)
+    report_progress(progress, 45)
 
     user_id = getattr(user, "pk", None)
     now = timezone.now()
@@ -172,7 +172,7 @@ def responses_import(
                     )
             if issues:
                 return ImportResult(errors=issues.sorted(), total_rows=n)
-            report(progress, 55)
+            report_progress(progress, 55)
 
             # Plan the writes.
             projects.create(at=now)
@@ -186,7 +186,7 @@ def responses_import(
             }
             owner_plan = owner_write_plan(owners=file_owners, project_ids=projects.ids, stored=stored, at=now)
             owner_plan.write(user_id=user_id, at=now, reason=reason, progress=None)
-            report(progress, 70)
+            report_progress(progress, 70)
             if not has_move_in_column:  # not in the file: the stage follows what is stored
                 move_in = np.array(
                     [stored_move_in(stored, projects.ids[c], u, nm) for c, u, nm in zip(code, unit, name, strict=True)],
@@ -235,7 +235,7 @@ def responses_import(
             total_writes = max(len(inserts) + len(updates), 1)
 
             def write_progress(done: int) -> None:
-                report(progress, 70 + 28 * done / total_writes)
+                report_progress(progress, 70 + 28 * done / total_writes)
 
             insert_with_history(Response, inserts, user_id=user_id, at=now, reason=reason, progress=write_progress)
             update_with_history(
@@ -254,7 +254,7 @@ def responses_import(
         return ImportResult.refusal(
             ["导入期间有人同时修改了这些业主或答卷，本次未写入任何数据：请稍后重新导入"], file_name=file_name
         )
-    report(progress, 100)
+    report_progress(progress, 100)
     return ImportResult(created=len(inserts), updated=len(updates), unchanged=unchanged, total_rows=n)
 
 
