@@ -13,4 +13,9 @@ class FeedbackConfig(AppConfig):
         from surveys.importing.jobs import import_kind_register
         from surveys.models import ImportJob
 
-        import_kind_register(ImportJob.Kind.FEEDBACK, run=feedback_import_job_run, upload_url="feedback:import")
+        import_kind_register(
+            ImportJob.Kind.FEEDBACK,
+            run=feedback_import_job_run,
+            upload_url="feedback:import",
+            upload_label=_("导入客户反馈"),
+        )

@@ -369,8 +369,11 @@ def import_job_errors(request, pk: int):
 @brand_service_required
 @require_GET
 def import_history(request):
+    from surveys.importing.jobs import import_kinds
+
     page = Paginator(import_jobs_recent(), 50).get_page(request.GET.get("page"))
-    return render(request, "surveys/import_history.html", {"page": page, "finished": FINISHED})
+    uploads = [(kind.upload_label, reverse(kind.upload_url)) for kind in import_kinds()]
+    return render(request, "surveys/import_history.html", {"page": page, "finished": FINISHED, "uploads": uploads})
 
 
 @brand_service_required

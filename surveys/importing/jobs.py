@@ -23,6 +23,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import connection, connections, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from core.spreadsheets.files import upload_check
 from core.spreadsheets.results import ImportResult
@@ -37,26 +38,35 @@ MAX_STORED_ERRORS = 10_000
 @dataclass(frozen=True)
 class ImportKind:
     """How to run one kind of import: ``run(job=…, data=…, progress=…)`` returns its ImportResult (all or nothing);
-    ``upload_url`` names the page its files are uploaded on (the job page links back to it)."""
+    ``upload_url`` names the page its files are uploaded on and ``upload_label`` that page's button (the history
+    page offers them all, a job's page links back to its own)."""
 
     run: Callable[..., ImportResult]
     upload_url: str
+    upload_label: str
     needs_survey: bool = False
 
 
 _KINDS: dict[str, ImportKind] = {}
 
 
-def import_kind_register(kind: str, *, run: Callable[..., ImportResult], upload_url: str, needs_survey: bool = False):
+def import_kind_register(
+    kind: str, *, run: Callable[..., ImportResult], upload_url: str, upload_label: str, needs_survey: bool = False
+) -> None:
     """Make ``kind`` (an ``ImportJob.Kind``) runnable as a background job. Called from an app's ``ready()``."""
     if kind not in ImportJob.Kind.values:
         raise ValueError(f"unknown import kind {kind!r}: add it to ImportJob.Kind")
-    _KINDS[kind] = ImportKind(run=run, upload_url=upload_url, needs_survey=needs_survey)
+    _KINDS[kind] = ImportKind(run=run, upload_url=upload_url, upload_label=upload_label, needs_survey=needs_survey)
 
 
 def import_kind(kind: str) -> ImportKind | None:
     """The registered kind, or None when no installed app runs it."""
     return _KINDS.get(kind)
+
+
+def import_kinds() -> list[ImportKind]:
+    """Every runnable kind, in the order of ``ImportJob.Kind``."""
+    return [_KINDS[kind] for kind in ImportJob.Kind.values if kind in _KINDS]
 
 
 def _run_responses(*, job: ImportJob, data: bytes, progress) -> ImportResult:
@@ -74,9 +84,15 @@ def _run_owners(*, job: ImportJob, data: bytes, progress) -> ImportResult:
 def register_survey_imports() -> None:
     """The surveys app's own kinds (``SurveysConfig.ready``)."""
     import_kind_register(
-        ImportJob.Kind.RESPONSES, run=_run_responses, upload_url="surveys:import_responses", needs_survey=True
+        ImportJob.Kind.RESPONSES,
+        run=_run_responses,
+        upload_url="surveys:import_responses",
+        upload_label=gettext_lazy("导入问卷"),
+        needs_survey=True,
     )
-    import_kind_register(ImportJob.Kind.OWNERS, run=_run_owners, upload_url="surveys:import_owners")
+    import_kind_register(
+        ImportJob.Kind.OWNERS, run=_run_owners, upload_url="surveys:import_owners", upload_label=gettext_lazy("导入业主名册")
+    )
 
 
 def import_job_start(*, kind: str, survey: Survey | None, data: bytes, file_name: str, user) -> ImportJob:
