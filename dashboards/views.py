@@ -19,6 +19,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.http import content_disposition_header
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
@@ -403,9 +404,9 @@ def project_xlsx(request, code: str):
         computed_at=state["computed_at"],
     )
     response = HttpResponse(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    # Codes are free text: keep the header to characters that need no quoting.
+    # Codes are free text: keep the name to characters that need no quoting.
     filename = re.sub(r"[^A-Za-z0-9._-]", "_", f"scorecard-{project.code}-{filters.survey.code}") + ".xlsx"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Content-Disposition"] = content_disposition_header(True, filename)
     return response
 
 

@@ -11,6 +11,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 
 from core.logging import mask_phones
 from departments.ports import PORTS, port_label, ports_in_order
@@ -195,7 +196,7 @@ def feedback_import_template_view(request):
         feedback_template_xlsx(**({"project_code": code} if code else {})),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
-    response["Content-Disposition"] = "attachment; filename=\"feedback-template.xlsx\"; filename*=UTF-8''%E5%AE%A2%E6%88%B7%E5%8F%8D%E9%A6%88%E5%AF%BC%E5%85%A5%E6%A8%A1%E6%9D%BF.xlsx"
+    response["Content-Disposition"] = content_disposition_header(True, "客户反馈导入模板.xlsx")
     return response
 
 

@@ -12,7 +12,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import urlencode
+from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -304,15 +304,8 @@ def import_template(request):
         response_template_xlsx(survey=survey),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
-    response["Content-Disposition"] = _attachment(f"问卷导入模板-{survey.code}.xlsx")
+    response["Content-Disposition"] = content_disposition_header(True, f"问卷导入模板-{survey.code}.xlsx")
     return response
-
-
-def _attachment(file_name: str) -> str:
-    from urllib.parse import quote
-
-    ascii_name = file_name.encode("ascii", "ignore").decode() or "download.xlsx"
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(file_name)}"
 
 
 def _job_context(request, job: ImportJob) -> dict:
@@ -362,7 +355,7 @@ def import_job_errors(request, pk: int):
     content = import_errors_xlsx(data=data, file_name=job.file_name, errors=issues)
     response = HttpResponse(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     stem = job.file_name.rsplit(".", 1)[0]
-    response["Content-Disposition"] = _attachment(f"{stem}-错误.xlsx")
+    response["Content-Disposition"] = content_disposition_header(True, f"{stem}-错误.xlsx")
     return response
 
 
