@@ -17,7 +17,7 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from core.spreadsheets import cells
 from core.spreadsheets.cells import CellError, ColumnSpec, IssueList, ParsedColumn
@@ -53,12 +53,11 @@ def parse_rate(value) -> float | None:
 
 
 def labelled_choice(choices, what: str, *, blank: dict[str, str] | None = None) -> Callable[[object], str]:
-    """A cell holding a code or its Chinese label (``choices`` as Django gives them) → the code; blank = "".
-
-    ``blank`` maps further words to a code (an external report's 核心指标 → "" for the headline)."""
-    labels = "、".join(str(label) for _, label in choices)
-    by_text = {**{code: code for code, _ in choices}, **{str(label): code for code, label in choices}, **(blank or {})}
-    return cells.choice_parser(by_text, f"未知{what}，可选：{labels}")
+    """A cell holding a code or its Chinese label → the code; blank = "". ``blank`` maps further words to a code
+    (an external report's 核心指标 → "" for the headline)."""
+    with translation.override(None):
+        labels = "、".join(str(label) for _, label in choices)
+    return cells.labelled_choice_parser(choices, f"未知{what}，可选：{labels}", extra=blank)
 
 
 def positive_int(value) -> int | None:

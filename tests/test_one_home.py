@@ -50,6 +50,7 @@ HOMES = {
     "parse_column": "core/spreadsheets/cells.py",
     "parse_columns": "core/spreadsheets/cells.py",
     "choice_parser": "core/spreadsheets/cells.py",
+    "labelled_choice_parser": "core/spreadsheets/cells.py",
     "read_checked": "core/spreadsheets/files.py",
     "Progress": "core/spreadsheets/results.py",
     "report_progress": "core/spreadsheets/results.py",

@@ -15,6 +15,7 @@ from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
+from django.utils import translation
 
 from core.spreadsheets.files import Sheet, cell_text
 from core.spreadsheets.results import ImportIssue
@@ -106,6 +107,18 @@ def choice_parser(choices: Mapping[str, str], reason: str) -> Callable[[object],
         return code
 
     return parse
+
+
+def labelled_choice_parser(
+    choices, reason: str, *, extra: Mapping[str, str] | None = None
+) -> Callable[[object], str]:
+    """A cell holding a code or its Chinese label (Django ``choices``) → the code; ``extra`` maps further words.
+
+    Labels are read untranslated: a file says 电话 whatever language the page that started the import was in.
+    """
+    with translation.override(None):
+        by_text = {**{str(code): str(code) for code, _ in choices}, **{str(label): str(code) for code, label in choices}}
+    return choice_parser({**by_text, **(extra or {})}, reason)
 
 
 def text_parser(max_length: int) -> Callable[[object], str]:

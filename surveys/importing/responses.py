@@ -26,11 +26,7 @@ from surveys.importing.owners import owner_write_plan, project_plan, stored_move
 from surveys.models import Channel, Response, Survey
 
 CHANNEL_REASON = "调查方式必须是 电话、网络、上门、纸质（或 phone、online、visit、paper）之一"
-parse_channel = cells.choice_parser(
-    {"电话": Channel.PHONE.value, "网络": Channel.ONLINE.value, "上门": Channel.VISIT.value, "纸质": Channel.PAPER.value,
-     **{code: code for code in Channel.values}},
-    CHANNEL_REASON,
-)
+parse_channel = cells.labelled_choice_parser(Channel.choices, CHANNEL_REASON)
 
 logger = logging.getLogger(__name__)
 
