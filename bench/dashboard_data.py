@@ -13,6 +13,7 @@ import numpy as np
 from owners.models import Owner, Project
 from owners.stages import stage_as_of
 from satisfaction.services import metrics_compute
+from surveys.answers import answer_codes, encode_answer_matrix
 from surveys.models import Response, Survey
 from surveys.selectors import survey_questions
 
@@ -38,16 +39,17 @@ def add_synthetic_projects(*, count: int, seed: int = 7) -> int:
         )
         level = rng.normal(0, 0.4)
         for survey in surveys:
-            codes = [q.code for q in survey_questions(survey=survey)]
+            codes = answer_codes(survey_questions(survey=survey))
             surveyed_on = survey.starts_on or survey.created_at.date()
             latent = rng.normal(level, 1, size=(len(owners), 1))
             noise = rng.normal(0, 0.9, size=(len(owners), len(codes)))
             scores = np.clip(np.rint(3.9 + 0.7 * latent + noise), 1, 5).astype(int)
             missing = rng.random(size=scores.shape) < 0.04
             missing[:, :3] = False  # the headline items are required
+            answer_strings = encode_answer_matrix(np.where(missing, 0, scores).astype(np.int8)).tolist()
             rows = []
             for i, owner in enumerate(owners):
-                answers = "".join("-" if missing[i, j] else str(scores[i, j]) for j in range(len(codes)))
+                answers = answer_strings[i]
                 rows.append(
                     Response(
                         survey=survey,

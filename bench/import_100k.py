@@ -205,10 +205,10 @@ def orm_row_by_row(survey, sheet_rows: list[dict], questions) -> float:
 
     from owners.models import Owner, Project
     from owners.stages import stage_as_of
-    from surveys.answers import encode_answers
+    from surveys.answers import answer_codes, encode_answers
     from surveys.models import Response
 
-    codes = [q.code for q in questions]
+    codes = answer_codes(questions)
     started = time.perf_counter()
     with transaction.atomic():
         for row in sheet_rows:
@@ -265,9 +265,9 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     from core.spreadsheets.files import read_sheet
     from surveys.importer import responses_import
-    from surveys.importing.responses import parse_all, response_columns
+    from surveys.importing.responses import response_columns
     from surveys.models import Response
-    from surveys.selectors import survey_questions
+    from surveys.selectors import survey_answer_questions
     from surveys.services import survey_create
 
     survey = survey_create(code="bench", name="基准测试")
@@ -310,10 +310,10 @@ def main() -> None:
     baseline_survey = survey_create(code="bench-orm", name="逐行基准")
     sheet = read_sheet(data=baseline_path.read_bytes(), file_name=baseline_path.name)
     specs = response_columns(survey=baseline_survey)
-    from core.spreadsheets.cells import IssueList
+    from core.spreadsheets.cells import IssueList, parse_columns
 
-    parsed = parse_all(sheet, specs, IssueList())
-    questions = survey_questions(survey=baseline_survey)
+    parsed = parse_columns(sheet, specs, IssueList())
+    questions = survey_answer_questions(survey=baseline_survey)
     rows = []
     for i in range(sheet.row_count):
         value = {key: column.values[i] for key, column in parsed.items()}

@@ -92,7 +92,7 @@ def main() -> None:
     from django.db import connection, connections
 
     from satisfaction.metrics.engine import compute_survey_metrics
-    from satisfaction.selectors import _answer_matrix, survey_frame, survey_question_specs
+    from satisfaction.selectors import survey_frame, survey_question_specs
     from satisfaction.services import (
         metrics_combine_partials,
         metrics_compute,
@@ -100,6 +100,7 @@ def main() -> None:
         metrics_partition_plan,
         metrics_write_snapshots,
     )
+    from surveys.answers import NOT_ANSWERED, decode_answer_matrix
     from surveys.models import Response, Survey
 
     call_command("migrate", verbosity=0)
@@ -171,7 +172,7 @@ def main() -> None:
 
             values = list(Response.objects.filter(survey=survey).values_list("project__code", "stage", "answers").iterator(chunk_size=20_000))
             raw = pd.DataFrame(values, columns=["project", "stage", "answers"])
-            scores = pd.DataFrame(_answer_matrix(raw["answers"], len(codes)), columns=codes)
+            scores = pd.DataFrame(decode_answer_matrix(raw["answers"], len(codes)), columns=codes)
             scores.insert(0, "stage", raw["stage"].to_numpy())
             scores.insert(0, "project", raw["project"].to_numpy())
             return compute_survey_metrics(scores, specs)
@@ -190,8 +191,8 @@ def main() -> None:
                     "SELECT r.id AS response_id, r.project_id, r.stage, q.position AS question, "
                     "substr(r.answers, q.position + 1, 1)::smallint AS score "
                     "FROM surveys_response r JOIN surveys_question q ON q.survey_id = r.survey_id "
-                    "WHERE r.survey_id = %s AND substr(r.answers, q.position + 1, 1) <> '-'",
-                    [survey.pk],
+                    "WHERE r.survey_id = %s AND substr(r.answers, q.position + 1, 1) <> %s",
+                    [survey.pk, NOT_ANSWERED],
                 )
                 cursor.execute("CREATE INDEX ON bench_answer (project_id, stage, question)")
                 cursor.execute("ANALYZE bench_answer")

@@ -1,7 +1,8 @@
 """Navigation flags for the base template, from the one scope module."""
 
+from dashboards.selectors import dashboard_ports_for
 from departments.models import Role
-from departments.selectors import ports_visible_to, user_has_role, user_sees_company_wide
+from departments.selectors import user_has_role, user_may_enter_data, user_sees_company_wide
 
 
 def navigation(request) -> dict:
@@ -10,10 +11,10 @@ def navigation(request) -> dict:
         return {}
     return {
         "nav": {
-            "is_brand_service": user.is_superuser or user_has_role(user, Role.BRAND_SERVICE),
+            "is_brand_service": user_may_enter_data(user),
             "is_management": user.is_superuser or user_has_role(user, Role.MANAGEMENT),
             "is_head": user_has_role(user, Role.DEPARTMENT_HEAD),
             "company_wide": user_sees_company_wide(user),
-            "ports": sorted(ports_visible_to(user)),
+            "ports": dashboard_ports_for(user),
         }
     }

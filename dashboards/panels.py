@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 
 from dashboards.selectors import (
-    TOO_FEW,
     SliceFilter,
     detail_items,
     key_drivers,
@@ -29,6 +28,7 @@ from dashboards.selectors import (
 )
 from owners.stages import STAGES
 from satisfaction.exports import ScorecardSection
+from satisfaction.metrics.engine import CONCENTRATE, too_few
 from surveys.models import Survey
 
 
@@ -63,7 +63,7 @@ class Figure:
 
     @property
     def too_few(self) -> bool:
-        return self.n < TOO_FEW
+        return too_few(self.n)
 
 
 def _figure(label, rate, low, high, n, target) -> Figure:
@@ -118,7 +118,7 @@ def ports_panel(*, rows, ports: list[str], chosen: SliceFilter, targets: dict) -
         "series": [{"name": _("满意度"), "data": [_pc(line["row"].satisfaction_rate) for line in lines]}],
         "intervals": [[_pc(line["row"].satisfaction_ci_low), _pc(line["row"].satisfaction_ci_high)] for line in lines],
         "targets": [_pc(line["target"].target) for line in lines],
-        "too_few": [line["row"].n < TOO_FEW for line in lines],
+        "too_few": [too_few(line["row"].n) for line in lines],
     }
     return {"template": "dashboards/panels/ports.html", "title": _("各端口满意度与目标"), "table_id": "port-table",
             "lines": lines, "chart_id": "ports", "chart": chart}
@@ -153,7 +153,7 @@ def projects_panel(*, rows, port: str, chosen: SliceFilter) -> dict:
         "categories": [r.project.name for r in found],
         "series": [{"name": _("满意度"), "data": [_pc(r.satisfaction_rate) for r in found]}],
         "intervals": [[_pc(r.satisfaction_ci_low), _pc(r.satisfaction_ci_high)] for r in found],
-        "too_few": [r.n < TOO_FEW for r in found],
+        "too_few": [too_few(r.n) for r in found],
     }
     return {"template": "dashboards/panels/projects.html", "title": _("按楼盘"), "table_id": "project-table",
             "lines": found, "chart_id": "projects", "chart": chart}
@@ -167,7 +167,7 @@ def port_stage_panel(*, rows, port: str, chosen: SliceFilter) -> dict:
         "categories": [label for _code, label, _row in found],
         "series": [{"name": _("满意度"), "data": [_pc(row.satisfaction_rate) for _c, _l, row in found]}],
         "intervals": [[_pc(row.satisfaction_ci_low), _pc(row.satisfaction_ci_high)] for _c, _l, row in found],
-        "too_few": [row.n < TOO_FEW for _c, _l, row in found],
+        "too_few": [too_few(row.n) for _c, _l, row in found],
     }
     return {"template": "dashboards/panels/port_stages.html", "title": _("按业主阶段"), "table_id": "stage-table",
             "lines": found, "chart_id": "stages", "chart": chart}
@@ -181,7 +181,7 @@ def items_panel(*, items, title: str, limit: int | None = None) -> dict:
         "horizontal": True,
         "categories": [i.label for i in shown],
         "series": [{"name": _("满意度"), "data": [_pc(i.row.satisfaction_rate) for i in shown]}],
-        "too_few": [i.row.n < TOO_FEW for i in shown],
+        "too_few": [too_few(i.row.n) for i in shown],
     }
     return {"template": "dashboards/panels/items.html", "title": title, "table_id": "item-table",
             "items": shown, "chart_id": "items", "chart": chart}
@@ -192,7 +192,7 @@ def drivers_panel(*, drivers, outcome: str) -> dict:
     chart = {
         "kind": "quadrant",
         "points": [
-            {"name": d.label, "x": d.row.importance, "y": _pc(d.row.performance), "concentrate": d.quadrant == "concentrate"}
+            {"name": d.label, "x": d.row.importance, "y": _pc(d.row.performance), "concentrate": d.quadrant == CONCENTRATE}
             for d in drivers.items
             if d.row.importance is not None and d.row.performance is not None
         ],
@@ -362,7 +362,7 @@ def scorecard_sections(panels: list[dict]) -> list[ScorecardSection]:
     headline = by_id.get("scorecard-headline")
     if headline:
         rows = [[x["label"], x["rate"], x["low"], x["high"], x["n"], x["company"], x["gap"]] for x in headline["lines"]]
-        greyed = [[False, *([x["n"] < TOO_FEW] * 4), False, False] for x in headline["lines"]]
+        greyed = [[False, *([too_few(x["n"])] * 4), False, False] for x in headline["lines"]]
         sections.append(ScorecardSection(
             headline["title"],
             [_("指标"), _("本楼盘"), _("95%区间下限"), _("95%区间上限"), _("样本量"), _("公司整体"), _("与公司差值")],
@@ -376,7 +376,7 @@ def scorecard_sections(panels: list[dict]) -> list[ScorecardSection]:
             cells = [line["all"], *line["cells"]]
             rows.append([line["label"], *[_rate_of(c, measure) for c in cells], _base_of(line["all"], measure),
                          _rate_of(line["company"], measure)])
-            greyed.append([False, *[c is not None and _base_of(c, measure) < TOO_FEW for c in cells], False, False])
+            greyed.append([False, *[c is not None and too_few(_base_of(c, measure)) for c in cells], False, False])
         sections.append(ScorecardSection(
             matrix["title"],
             [_("指标"), _("全部阶段"), *[col["label"] for col in matrix["stage_columns"]], _("样本量"), _("公司整体")],
@@ -389,7 +389,7 @@ def scorecard_sections(panels: list[dict]) -> list[ScorecardSection]:
              i.row.mean_score, i.row.n, i.company.satisfaction_rate if i.company else None]
             for i in items["items"]
         ]
-        greyed = [[False, False, *([i.row.n < TOO_FEW] * 5), False] for i in items["items"]]
+        greyed = [[False, False, *([too_few(i.row.n)] * 5), False] for i in items["items"]]
         sections.append(ScorecardSection(
             items["title"],
             [_("细项"), _("端口"), _("满意度"), _("95%区间下限"), _("95%区间上限"), _("平均分"), _("样本量"), _("公司满意度")],

@@ -7,34 +7,37 @@ recompute wrote, and says when that was.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from statistics import median
 
-from django.db.models import F, Max, Q
+from django.db.models import F, Q
 from django.utils.translation import gettext, gettext_noop
 
-from departments.ports import PORTS, PortCode
+from departments.ports import port_label, ports_in_order
 from departments.selectors import ports_visible_to, user_sees_company_wide
 from owners.models import Project
-from owners.stages import STAGES, Stage
-from satisfaction.metrics.engine import ChangeTest, target_status, two_proportion_change
-from satisfaction.models import DriverSnapshot, ItemSnapshot, MetricRun, MetricSnapshot
+from owners.stages import STAGES, stage_label
+from satisfaction.metrics.engine import (
+    CONCENTRATE,
+    UNKNOWN_QUADRANT,
+    ChangeTest,
+    quadrant_medians,
+    quadrant_of,
+    target_status,
+    two_proportion_change,
+)
+from satisfaction.models import DriverSnapshot, ItemSnapshot, MetricSnapshot
 from surveys.models import Question, Survey
-from surveys.selectors import survey_latest
-
-PORT_LABELS = dict(PortCode.choices)
-STAGE_LABELS = dict(Stage.choices)
-TOO_FEW = 30
+from surveys.selectors import survey_latest, survey_year
 
 
 def port_name(code: str) -> str:
     """The port's Chinese name; "" is the headline (总体满意度)."""
-    return str(PORT_LABELS[code]) if code else gettext("总体满意度")
+    return port_label(code) if code else gettext("总体满意度")
 
 
 def stage_name(code: str) -> str:
-    return str(STAGE_LABELS[code]) if code else ""
+    """The stage's Chinese name; "" is every stage (no label)."""
+    return stage_label(code) if code else ""
 
 
 # Marked for translation here, translated when shown (the active language is known only then).
@@ -46,8 +49,7 @@ TARGET_LABELS = {"met": gettext_noop("达标"), "missed": gettext_noop("未达�
 
 def dashboard_ports_for(user) -> list[str]:
     """The ports whose detail this user may see, in the procedure's order (design … property)."""
-    visible = ports_visible_to(user)
-    return [code for code in PORTS if code in visible]
+    return ports_in_order(ports_visible_to(user))
 
 
 def dashboard_user_may_enter(user) -> bool:
@@ -81,21 +83,6 @@ def dashboard_surveys() -> list[Survey]:
     return surveys
 
 
-def dashboard_run_state(*, survey: Survey) -> dict:
-    """``satisfaction.selectors.metric_run_state`` in one query: when the numbers were computed (the last finished
-    run) and whether a recompute is pending or running."""
-    by_status = dict(
-        MetricRun.objects.filter(survey=survey)
-        .values_list("status")
-        .annotate(last=Max("finished_at"))
-        .order_by()
-    )
-    return {
-        "computed_at": by_status.get(MetricRun.Status.DONE),
-        "pending": MetricRun.Status.PENDING in by_status or MetricRun.Status.RUNNING in by_status,
-    }
-
-
 def dashboard_survey(*, code: str | None, surveys: list[Survey]) -> Survey | None:
     """The survey named by ``code`` (None if unknown), or the latest survey when no code is given."""
     if code:
@@ -106,10 +93,6 @@ def dashboard_survey(*, code: str | None, surveys: list[Survey]) -> Survey | Non
 
 def dashboard_projects() -> list[Project]:
     return list(Project.objects.order_by("code").only("id", "code", "name"))
-
-
-def survey_year(survey: Survey) -> int:
-    return survey.starts_on.year if survey.starts_on else survey.created_at.year
 
 
 def _as_fraction(value) -> float | None:
@@ -358,11 +341,11 @@ class DriverView:
 
 
 QUADRANT_LABELS = {
-    "concentrate": gettext_noop("重点改进区"),
+    CONCENTRATE: gettext_noop("重点改进区"),
     "keep_up": gettext_noop("优势保持区"),
     "low_priority": gettext_noop("次要改进区"),
     "overkill": gettext_noop("过度投入区"),
-    "unknown": gettext_noop("数据不足"),
+    UNKNOWN_QUADRANT: gettext_noop("数据不足"),
 }
 
 
@@ -371,28 +354,6 @@ class DriverPanelData:
     items: list[DriverView] = field(default_factory=list)
     median_importance: float | None = None
     median_performance: float | None = None
-
-
-def quadrant_medians(points: list[tuple[float | None, float | None]]) -> tuple[float | None, float | None]:
-    """Medians of importance and of performance over the items that have both (the chart's crosshairs)."""
-    complete = [(i, p) for i, p in points if i is not None and p is not None and not math.isnan(i)]
-    if not complete:
-        return None, None
-    return median(i for i, _ in complete), median(p for _, p in complete)
-
-
-def quadrant_of(importance, performance, median_importance, median_performance) -> str:
-    """Martilla & James: importance above the median and performance below it = concentrate here."""
-    if None in (importance, performance, median_importance, median_performance):
-        return "unknown"
-    high = importance > median_importance
-    if high and performance < median_performance:
-        return "concentrate"
-    if high:
-        return "keep_up"
-    if performance < median_performance:
-        return "low_priority"
-    return "overkill"
 
 
 def key_drivers(*, survey: Survey, port: str, project_id: int | None, labels: dict) -> DriverPanelData:
@@ -407,5 +368,5 @@ def key_drivers(*, survey: Survey, port: str, project_id: int | None, labels: di
         DriverView(r.question_code, labels.get(r.question_code, (r.question_code,))[0], r, quadrant_of(r.importance, r.performance, mi, mp))
         for r in rows
     ]
-    views.sort(key=lambda v: (v.quadrant != "concentrate", -(v.row.importance or -2), v.code))
+    views.sort(key=lambda v: (v.quadrant != CONCENTRATE, -(v.row.importance or -2), v.code))
     return DriverPanelData(views, mi, mp)

@@ -19,6 +19,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.http import content_disposition_header
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
@@ -26,11 +27,9 @@ from django.views.decorators.http import require_GET
 
 from dashboards import panels as P
 from dashboards.selectors import (
-    PORT_LABELS,
     SliceFilter,
     dashboard_ports_for,
     dashboard_projects,
-    dashboard_run_state,
     dashboard_survey,
     dashboard_surveys,
     dashboard_targets,
@@ -39,6 +38,7 @@ from dashboards.selectors import (
     project_list_rows,
     question_labels,
 )
+from departments.ports import PORTS
 from departments.selectors import user_sees_company_wide
 from feedback.selectors import feedback_port_version
 from owners.stages import Stage
@@ -111,7 +111,7 @@ def _bad_filter_json(exc: BadFilter):
 
 
 def _state_json(survey) -> dict:
-    state = dashboard_run_state(survey=survey) if survey else {"computed_at": None, "pending": False}
+    state = metric_run_state(survey=survey) if survey else {"computed_at": None, "pending": False}
     return {
         "survey": survey.code if survey else None,
         "computed_at": state["computed_at"].isoformat() if state["computed_at"] else None,
@@ -204,7 +204,7 @@ def _page(request, template: str, filters: Filters, extra: dict, *, cache_parts:
     """The page; with ``cache_parts`` (every input of ``extra`` the filters do not already name) its body comes
     from the body cache and only the shell is rendered now."""
     survey = filters.survey
-    state = dashboard_run_state(survey=survey) if survey else None
+    state = metric_run_state(survey=survey) if survey else None
     context = {
         "survey": survey,
         "surveys": filters.surveys,
@@ -239,7 +239,7 @@ def _overview_bundle(filters: Filters, ports: list[str]) -> dict:
         return {"html": "", "charts": {}}
     targets = dashboard_targets(survey=filters.survey)
     # The drivers of headline satisfaction are every port's detail items: shown only to who sees every port.
-    labels = question_labels(survey=filters.survey) if set(ports) == set(PORT_LABELS) else None
+    labels = question_labels(survey=filters.survey) if set(ports) == set(PORTS) else None
     return _panels_bundle("overview", filters, (tuple(ports), repr(targets), repr(labels)), lambda: P.overview_panels(
         survey=filters.survey, surveys=filters.surveys, ports=ports, chosen=filters.chosen, targets=targets,
         labels=labels,
@@ -277,7 +277,7 @@ def overview_data(request):
 
 
 def _port(request, port: str) -> None:
-    if port not in PORT_LABELS:
+    if port not in PORTS:
         raise Http404(_("未知端口“%(port)s”。") % {"port": port})
     if port not in _scope(request):
         raise PermissionDenied(_("您所在的部门不负责也不监控该端口。"))
@@ -393,7 +393,7 @@ def project_xlsx(request, code: str):
         return _bad_filter(request, BadFilter([_("还没有调查数据，无法导出得分卡。")]))
     project = filters.chosen.project
     panels = _scorecard_panels(filters, ports, question_labels(survey=filters.survey))
-    state = dashboard_run_state(survey=filters.survey)
+    state = metric_run_state(survey=filters.survey)
     content = scorecard_xlsx(
         sections=P.scorecard_sections(panels),
         project_code=project.code,
@@ -404,9 +404,9 @@ def project_xlsx(request, code: str):
         computed_at=state["computed_at"],
     )
     response = HttpResponse(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    # Codes are free text: keep the header to characters that need no quoting.
+    # Codes are free text: keep the name to characters that need no quoting.
     filename = re.sub(r"[^A-Za-z0-9._-]", "_", f"scorecard-{project.code}-{filters.survey.code}") + ".xlsx"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Content-Disposition"] = content_disposition_header(True, filename)
     return response
 
 

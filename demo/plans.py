@@ -13,8 +13,9 @@ from django.db import transaction
 from departments.models import Department
 from improvement_plans import services
 from improvement_plans.models import ImprovementPlan, ItemKind, ItemStatus, MeasureCategory
-from improvement_plans.selectors import dashboard_question_numbers, latest_whole_survey_snapshot, survey_year
+from improvement_plans.selectors import dashboard_question_numbers, latest_whole_survey_snapshot
 from surveys.models import Survey
+from surveys.selectors import survey_year
 
 DEMO_DRAFTERS = ("staff", "mgmt", "head_property", "head_engineering", "head_marketing")
 

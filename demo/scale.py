@@ -17,13 +17,15 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from owners.models import Owner, Project
-from surveys.models import Response, Survey
-from surveys.selectors import survey_questions
+from owners.stages import STAGES
+from surveys.answers import encode_answer_matrix
+from surveys.models import Channel, Response, Survey
+from surveys.selectors import survey_answer_questions
 from surveys.services import survey_create
 
 SURVEYED_ON = date(2026, 6, 15)
-STAGES = np.array(["prospective", "run_in", "stable", "veteran"])
-CHANNELS = np.array(["phone", "online", "visit", "paper"])
+STAGE_CODES = np.array(STAGES)
+CHANNELS = np.array(Channel.values)
 # Days before the survey date that move-in may lie, per stage (bounds avoid the anniversaries).
 STAGE_DAYS = {1: (0, 360), 2: (370, 725), 3: (735, 2500)}
 
@@ -152,12 +154,6 @@ def _scores(rng: np.random.Generator, project_index: np.ndarray, n_projects: int
     return matrix
 
 
-def _answer_strings(matrix: np.ndarray) -> np.ndarray:
-    chars = np.where(matrix > 0, matrix + ord("0"), ord("-")).astype(np.uint8)
-    width = matrix.shape[1]
-    return np.frombuffer(np.ascontiguousarray(chars).tobytes(), dtype=f"S{width}").astype(str)
-
-
 @transaction.atomic
 def scale_seed(*, survey_code: str, responses: int, projects: int, seed: int = 2026, replace: bool = False) -> SeedResult:
     """Create (or refill with ``replace``) survey ``survey_code`` with ``responses`` synthetic responses."""
@@ -184,7 +180,7 @@ def scale_seed(*, survey_code: str, responses: int, projects: int, seed: int = 2
                 [f"S{survey.pk}-%"],
             )
 
-    questions = survey_questions(survey=survey)
+    questions = survey_answer_questions(survey=survey)
     project_objs = []
     for p in range(1, projects + 1):
         project, _ = Project.objects.get_or_create(
@@ -227,7 +223,7 @@ def scale_seed(*, survey_code: str, responses: int, projects: int, seed: int = 2
     )
     _reset_sequence(Owner)
 
-    answers = _answer_strings(_scores(rng, project_index, projects, questions))
+    answers = encode_answer_matrix(_scores(rng, project_index, projects, questions))
     _insert(
         Response,
         {
@@ -237,7 +233,7 @@ def scale_seed(*, survey_code: str, responses: int, projects: int, seed: int = 2
             "project_id": project_ids[project_index],
             "questionnaire_no": np.char.add("Q", sequence.astype(str)),
             "surveyed_on": [SURVEYED_ON] * responses,
-            "stage": STAGES[stage_index],
+            "stage": STAGE_CODES[stage_index],
             "channel": CHANNELS[rng.integers(0, 4, responses)],
             "answers": answers,
             "created_at": [now] * responses,

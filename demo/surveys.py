@@ -19,9 +19,11 @@ from django.db import transaction
 from simple_history.utils import bulk_create_with_history
 
 from departments.models import Department, Membership
+from departments.ports import PORTS
 from owners.models import Owner, Project
 from owners.stages import stage_as_of
 from satisfaction.services import metrics_compute
+from surveys.answers import encode_answer_matrix
 from surveys.models import Channel, Response, Survey
 from surveys.questionnaires import STANDARD
 from surveys.services import survey_create
@@ -91,7 +93,6 @@ SURVEYS = (
     DemoSurvey("2026-annual", "2026年度客户满意度调查", date(2026, 4, 1), date(2026, 6, 30), 0.70),
 )
 
-PORTS = ("design", "engineering", "sales", "service", "property")
 # How much each port weighs in overall satisfaction, and each detail item in its port (the key drivers).
 PORT_WEIGHTS = {"design": 0.14, "engineering": 0.28, "sales": 0.10, "service": 0.18, "property": 0.30}
 DETAIL_WEIGHTS = {
@@ -211,10 +212,6 @@ def _scores(rng: np.random.Generator, keys: list[tuple[str, str]], year: int) ->
     return scores
 
 
-def _encode(row: np.ndarray) -> str:
-    return "".join(str(v) if v else "-" for v in row)
-
-
 def demo_data_present() -> bool:
     return Survey.objects.exists()
 
@@ -317,6 +314,7 @@ def demo_dataset() -> DemoDataset:
                 continue
             picked.append((index, surveyed_on, stage_as_of(owner.move_in_date, surveyed_on)))
         scores = _scores(rng, [(owners[i].project, stage) for i, _, stage in picked], wave.starts_on.year)
+        answers = encode_answer_matrix(scores).tolist()
         responses[wave.code] = [
             DemoResponse(
                 owner=index,
@@ -324,9 +322,9 @@ def demo_dataset() -> DemoDataset:
                 surveyed_on=surveyed_on,
                 stage=stage,
                 channel=str(rand.choice(channels)),
-                answers=_encode(row),
+                answers=row_answers,
             )
-            for n, ((index, surveyed_on, stage), row) in enumerate(zip(picked, scores, strict=True))
+            for n, ((index, surveyed_on, stage), row_answers) in enumerate(zip(picked, answers, strict=True))
         ]
     return DemoDataset(owners, responses)
 

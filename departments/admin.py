@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from departments.models import Department, Membership, Port, WorkingGroup
+from departments.ports import port_rank
 
 
 class MembershipInline(admin.TabularInline):
@@ -18,9 +19,9 @@ class DepartmentAdmin(admin.ModelAdmin):
 
 @admin.register(Port)
 class PortAdmin(admin.ModelAdmin):
-    list_display = ["name", "code", "owner", "position"]
+    list_display = ["name", "code", "owner"]
     filter_horizontal = ["monitors"]
-    ordering = ["position"]
+    ordering = [port_rank()]  # the procedure's order, departments.ports.PORTS
 
 
 @admin.register(WorkingGroup)

@@ -37,7 +37,6 @@ class Department(models.Model):
 class Port(models.Model):
     code = models.CharField(_("编码"), max_length=16, choices=PortCode.choices, unique=True)
     name = models.CharField(_("名称"), max_length=20)
-    position = models.PositiveSmallIntegerField(_("顺序"), default=0)
     owner = models.ForeignKey(
         Department, on_delete=models.PROTECT, related_name="owned_ports", verbose_name=_("责任部门")
     )

@@ -7,9 +7,9 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 
 from departments.models import Department, Port, Role
-from departments.ports import PortCode
+from departments.ports import PORTS, port_rank
 
-ALL_PORTS = frozenset(PortCode.values)
+ALL_PORTS = frozenset(PORTS)
 COMPANY_WIDE_ROLES = frozenset({Role.BRAND_SERVICE, Role.MANAGEMENT, Role.COMMITTEE})
 
 
@@ -74,8 +74,9 @@ def user_can_see_port(user, port_code: str) -> bool:
     return port_code in ports_visible_to(user)
 
 
-def ports_in_order() -> QuerySet[Port]:
-    return Port.objects.select_related("owner").order_by("position")
+def port_rows_in_order() -> QuerySet[Port]:
+    """The ``Port`` rows (owner, monitors) in the procedure's order (``departments.ports.PORTS``)."""
+    return Port.objects.select_related("owner").order_by(port_rank())
 
 
 # --- Role predicates that every app's scope builds on -------------------------------------------------------------
@@ -89,5 +90,6 @@ def user_has_any_role(user) -> bool:
 
 
 def user_may_enter_data(user) -> bool:
-    """Brand-service staff (and administrators) key in questionnaires, import files, keep owners and projects."""
+    """Brand-service staff (and administrators) enter data: key in questionnaires, import files, keep owners and
+    projects, key in feedback, callbacks and external reports."""
     return user.is_authenticated and (user.is_superuser or user_has_role(user, Role.BRAND_SERVICE))

@@ -7,12 +7,13 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import form_helper
-from departments.ports import PortCode
+from departments.ports import PortCode, port_label, ports_in_order
 from feedback.importing import parse_rate
 from feedback.models import CallbackOutcome, FeedbackKind, FeedbackSeverity, FeedbackStatus
 from feedback.services import benchmark_row_validate, feedback_validate
 from owners.models import Owner, Project
 from owners.stages import Stage
+from surveys.forms import UploadForm  # the one upload field: accepted types, size limit, messages
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 SCORE_CHOICES = [("", _("未评分")), *[(str(n), str(n)) for n in (5, 4, 3, 2, 1)]]
@@ -150,19 +151,7 @@ class FeedbackFilterForm(FeedbackPeriodForm):
     def __init__(self, *args, visible_ports=frozenset(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["project"].queryset = _projects()
-        self.fields["port"].choices = [("", _("全部端口")), *[(code, label) for code, label in PortCode.choices if code in visible_ports]]
-
-
-class UploadForm(forms.Form):
-    file = forms.FileField(
-        label=_("文件"),
-        help_text=_("Excel（.xlsx/.xls）或 CSV（UTF-8 或 GBK）"),
-        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.xls,.csv"}),
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = form_helper()
+        self.fields["port"].choices = [("", _("全部端口")), *[(code, port_label(code)) for code in ports_in_order(visible_ports)]]
 
 
 class CallbackForm(FieldMessagesMixin, forms.Form):

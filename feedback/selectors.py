@@ -20,9 +20,8 @@ from django.core.cache import cache
 from django.db.models import Count, Max, Q, QuerySet
 from django.http import Http404
 
-from departments.models import Role
-from departments.ports import PortCode
-from departments.selectors import ports_visible_to, user_has_role
+from departments.ports import port_label
+from departments.selectors import ports_visible_to
 from feedback.models import (
     Callback,
     CallbackOutcome,
@@ -34,19 +33,15 @@ from feedback.models import (
     FeedbackStatus,
 )
 from owners.models import Owner, Project
-from owners.stages import stage_as_of
+from owners.stages import stage_as_of, stage_label
 from satisfaction.models import MetricSnapshot
-from surveys.models import Survey
+from surveys.answers import answer_codes, decode_answers
+from surveys.models import Question, Survey
 
 # ---------------------------------------------------------------------------------------------------------------
-# Who may do what
+# Who may do what: who keys in feedback, callbacks and external reports is ``departments.selectors.
+# user_may_enter_data`` (brand-service staff); who sees a record follows its port.
 # ---------------------------------------------------------------------------------------------------------------
-
-
-def user_keeps_feedback(user) -> bool:
-    """Brand-service staff (and administrators) key in feedback, callbacks and external reports."""
-    return user.is_authenticated and (user.is_superuser or user_has_role(user, Role.BRAND_SERVICE))
-
 
 def feedback_visible_to(*, user) -> QuerySet[Feedback]:
     """Feedback of the ports this user may see (a head sees only their ports' feedback)."""
@@ -160,6 +155,10 @@ class DueRow:
     stage: str
     attempts: int
 
+    @property
+    def stage_label(self) -> str:
+        return stage_label(self.stage)
+
 
 def callback_rules_active() -> list[CallbackRule]:
     return list(CallbackRule.objects.filter(is_active=True).order_by("months_after_move_in", "id"))
@@ -210,10 +209,22 @@ def callback_due_list(*, today: date, project: Project | None = None) -> list[Du
 
 
 def callbacks_recent(*, limit: int = 20) -> list[Callback]:
-    return list(
+    """The latest callbacks, each with ``scores``: its response's scores in question order (None = not answered),
+    or None when the call recorded no response."""
+    callbacks = list(
         Callback.objects.select_related("owner", "owner__project", "rule", "response")
         .order_by("-called_on", "-id")[:limit]
     )
+    codes: dict[int, list[str]] = {}
+    for callback in callbacks:
+        response = callback.response
+        if response is None:
+            callback.scores = None
+            continue
+        if response.survey_id not in codes:
+            codes[response.survey_id] = answer_codes(Question.objects.filter(survey_id=response.survey_id))
+        callback.scores = list(decode_answers(codes[response.survey_id], response.answers).values())
+    return callbacks
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -468,7 +479,7 @@ def feedback_port_panel(*, port: str, survey: Survey | None, user) -> dict:
     return {
         "feedback_evidence": feedback_port_evidence_cached(port=port, survey=survey),
         "feedback_port": port,
-        "feedback_port_label": PortCode(port).label,
+        "feedback_port_label": port_label(port),
         "feedback_survey": survey,
         "feedback_kinds": FeedbackKind.choices,
     }
@@ -545,5 +556,3 @@ def benchmarks_for_port(*, port: str | None, survey: Survey | None) -> list[Benc
 def benchmarks_in_order() -> QuerySet[ExternalBenchmark]:
     return ExternalBenchmark.objects.annotate(row_count=Count("rows")).order_by("-report_on", "name", "id")
 
-
-PORT_LABELS = dict(PortCode.choices)

@@ -7,7 +7,7 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from departments.ports import PortCode
+from departments.ports import PORTS
 from feedback.models import (
     Callback,
     CallbackOutcome,
@@ -20,7 +20,7 @@ from feedback.models import (
     FeedbackStatus,
 )
 from owners.models import Owner, Project
-from owners.stages import Stage
+from owners.stages import STAGES
 from surveys.models import Survey
 
 CALLBACK_HEADLINE_CODES = ("overall", "repurchase", "recommend")
@@ -45,7 +45,7 @@ def feedback_validate(
         errors["kind"] = "请选择反馈类型"
     if project is None:
         errors["project"] = "请选择楼盘"
-    if port not in PortCode.values:
+    if port not in PORTS:
         errors["port"] = "请选择责任端口"
     if received_on is None:
         errors["received_on"] = "请填写受理日期"
@@ -227,9 +227,9 @@ def benchmark_row_validate(
     *, port: str, stage: str, sample_size: int | None, satisfaction_rate: float | None, loyalty_rate: float | None
 ) -> dict[str, str]:
     errors: dict[str, str] = {}
-    if port and port not in PortCode.values:
+    if port and port not in PORTS:
         errors["port"] = "未知端口"
-    if stage and stage not in Stage.values:
+    if stage and stage not in STAGES:
         errors["stage"] = "未知业主阶段"
     if sample_size is None or sample_size <= 0:
         errors["sample_size"] = "样本量必须是正整数"

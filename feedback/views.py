@@ -11,10 +11,11 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 
 from core.logging import mask_phones
-from departments.ports import PortCode
-from departments.selectors import ports_visible_to, user_has_any_role
+from departments.ports import PORTS, port_label, ports_in_order
+from departments.selectors import ports_visible_to, user_has_any_role, user_may_enter_data
 from feedback import selectors as sel
 from feedback.forms import (
     BenchmarkForm,
@@ -30,7 +31,6 @@ from feedback.importing import (
     BENCHMARK_COLUMNS,
     FEEDBACK_COLUMNS,
     benchmark_import,
-    feedback_import_recorded,
     feedback_template_xlsx,
 )
 from feedback.models import CallbackRule, ExternalBenchmark, FeedbackKind
@@ -42,12 +42,13 @@ from feedback.services import (
     feedback_update,
 )
 from owners.models import Owner, Project
-from surveys.models import Survey
+from surveys.models import ImportJob, Survey
 from surveys.selectors import survey_latest
+from surveys.views import upload_start
 
 
 def _require_keeper(user) -> None:
-    if not sel.user_keeps_feedback(user):
+    if not user_may_enter_data(user):
         raise PermissionDenied("只有品牌客服专员可以录入")
 
 
@@ -90,8 +91,8 @@ def feedback_list_view(request):
             "form": form,
             "page": page,
             "query": query.urlencode(),
-            "can_edit": sel.user_keeps_feedback(request.user),
-            "ports": [(code, label) for code, label in PortCode.choices if code in visible],
+            "can_edit": user_may_enter_data(request.user),
+            "ports": [(code, port_label(code)) for code in ports_in_order(visible)],
         },
     )
 
@@ -165,38 +166,25 @@ def feedback_detail_view(request, pk: int):
         {
             "feedback": feedback,
             "history": history,
-            "can_edit": sel.user_keeps_feedback(request.user),
+            "can_edit": user_may_enter_data(request.user),
             "research_url": research_topic_url(port=feedback.port, title=title),
         },
     )
 
 
 def feedback_import_view(request):
+    """Upload a feedback file: it runs as a background import job, whose page shows progress, outcome and errors."""
     _require_keeper(request.user)
-    result = job = None
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        job, result = feedback_import_recorded(
-            data=upload.read(), file_name=upload.name, user=request.user, today=timezone.localdate()
-        )
-        if result.ok:
-            messages.success(
-                request, f"导入完成：新增 {result.created} 条，更新 {result.updated} 条，未变化 {result.unchanged} 条"
-            )
-            return redirect("feedback:list")
+        started = upload_start(request, form, kind=ImportJob.Kind.FEEDBACK, survey=None)
+        if started is not None:
+            return started
     return render(
         request,
         "feedback/import.html",
-        {
-            "form": form,
-            "result": result,
-            "job": job,
-            "columns": FEEDBACK_COLUMNS,
-            "title": "导入客户反馈",
-            "kinds": FeedbackKind.choices,
-        },
-        status=400 if result is not None and not result.ok else 200,
+        {"form": form, "columns": FEEDBACK_COLUMNS, "title": "导入客户反馈", "kinds": FeedbackKind.choices},
+        status=400 if form.is_bound and form.errors else 200,
     )
 
 
@@ -208,12 +196,12 @@ def feedback_import_template_view(request):
         feedback_template_xlsx(**({"project_code": code} if code else {})),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
-    response["Content-Disposition"] = "attachment; filename=\"feedback-template.xlsx\"; filename*=UTF-8''%E5%AE%A2%E6%88%B7%E5%8F%8D%E9%A6%88%E5%AF%BC%E5%85%A5%E6%A8%A1%E6%9D%BF.xlsx"
+    response["Content-Disposition"] = content_disposition_header(True, "客户反馈导入模板.xlsx")
     return response
 
 
 def feedback_port_view(request, port: str):
-    if port not in PortCode.values:
+    if port not in PORTS:
         raise Http404("未知端口")
     if port not in ports_visible_to(request.user):
         raise PermissionDenied("无权查看该端口")
@@ -223,7 +211,7 @@ def feedback_port_view(request, port: str):
     evidence = sel.feedback_port_evidence(
         port=port, survey=survey, received_from=filters.get("received_from"), received_to=filters.get("received_to")
     )
-    label = PortCode(port).label
+    label = port_label(port)
     top = max(evidence.projects, key=lambda p: p.complaints_per_100 or 0, default=None)
     research_url = None
     if top is not None and top.complaints:
@@ -309,7 +297,7 @@ def benchmark_list_view(request):
             "survey": survey,
             "surveys": Survey.objects.order_by("-starts_on", "-id"),
             "headline": sel.benchmarks_for_port(port=None, survey=survey),
-            "can_edit": sel.user_keeps_feedback(request.user),
+            "can_edit": user_may_enter_data(request.user),
         },
     )
 
@@ -318,7 +306,7 @@ def benchmark_detail_view(request, pk: int):
     _require_role(request.user)
     benchmark = get_object_or_404(ExternalBenchmark, pk=pk)
     survey = _survey_from(request)
-    can_edit = sel.user_keeps_feedback(request.user)
+    can_edit = user_may_enter_data(request.user)
     row_form = BenchmarkRowForm(request.POST or None)
     if request.method == "POST":
         _require_keeper(request.user)

@@ -10,7 +10,6 @@ from django.utils.translation import gettext_lazy as _
 
 from core.forms import form_helper
 from departments.models import Department
-from departments.ports import PortCode
 from improvement_plans.models import (
     ActionItem,
     ComparisonKind,
@@ -19,6 +18,7 @@ from improvement_plans.models import (
     ItemStatus,
     MeasureCategory,
     PilotOutcome,
+    plan_scope_label,
 )
 
 
@@ -57,8 +57,7 @@ class PlanCreateForm(forms.Form):
 
     def __init__(self, *args, ports: list[str], **kwargs):
         super().__init__(*args, **kwargs)
-        labels = dict(PortCode.choices)
-        self.fields["port"].choices = [(code, labels.get(code, _("公司总体"))) for code in ports]
+        self.fields["port"].choices = [(code, plan_scope_label(code)) for code in ports]
         if "" not in ports:
             del self.fields["loyalty_target"]
         self.helper = form_helper()

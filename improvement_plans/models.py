@@ -10,7 +10,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from departments.ports import PortCode
+from departments.ports import PortCode, port_label
 
 
 class PlanStatus(models.TextChoices):
@@ -32,6 +32,11 @@ class PlanAction(models.TextChoices):
 
 def _rate_between_0_and_1(field: str) -> models.Q:
     return models.Q(**{f"{field}__isnull": True}) | models.Q(**{f"{field}__gte": 0, f"{field}__lte": 1})
+
+
+def plan_scope_label(port: str) -> str:
+    """What a plan covers: its port's name, or 公司总体 for the company plan (port "")."""
+    return port_label(port) if port else str(_("公司总体"))
 
 
 class ImprovementPlan(models.Model):
@@ -86,7 +91,7 @@ class ImprovementPlan(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.year} {self.get_port_display() if self.port else _('公司总体')}"
+        return f"{self.year} {self.scope_label}"
 
     @property
     def is_company(self) -> bool:
@@ -94,7 +99,7 @@ class ImprovementPlan(models.Model):
 
     @property
     def scope_label(self) -> str:
-        return self.get_port_display() if self.port else str(_("公司总体"))
+        return plan_scope_label(self.port)
 
 
 class ItemKind(models.TextChoices):

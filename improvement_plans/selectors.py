@@ -16,7 +16,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext
 
 from departments.models import Role, WorkingGroup
-from departments.ports import PortCode
+from departments.ports import PORTS, ports_in_order
 from departments.selectors import (
     departments_headed_by,
     ports_owned_by,
@@ -29,13 +29,13 @@ from improvement_plans.models import (
     ImprovementPlan,
     PlanStatus,
 )
-from satisfaction.metrics.engine import target_status, two_proportion_change
+from satisfaction.metrics.engine import target_status, too_few, two_proportion_change
 from satisfaction.models import DriverSnapshot, ItemSnapshot, MetricSnapshot
 from surveys.models import Question, Survey
+from surveys.selectors import survey_year
 
 # Plans whose targets count: agreed by management (drafts are proposals, not targets).
 AGREED_STATUSES = (PlanStatus.APPROVED, PlanStatus.IN_PROGRESS, PlanStatus.COMPLETED)
-TOO_FEW = 30
 
 
 # ---- who may do what -------------------------------------------------------------------------------------------
@@ -121,7 +121,7 @@ def plan_ports_draftable_by(user) -> list[str]:
     """Port codes ('' = company) this user may draft plans for, company first then port order."""
     ports = [""] if user_drafts_plans_for(user, "") else []
     owned = ports_owned_by(user)
-    return ports + [code for code in PortCode.values if code in owned]
+    return ports + ports_in_order(owned)
 
 
 def management_recipients() -> list:
@@ -134,7 +134,7 @@ def management_recipients() -> list:
 
 def plans_for_year(*, user, year: int) -> list[ImprovementPlan]:
     """The year's visible plans: the company plan first, then ports in their order."""
-    order = {code: i for i, code in enumerate(["", *PortCode.values])}
+    order = {code: i for i, code in enumerate(["", *PORTS])}
     plans = list(plans_visible_to(user).filter(year=year).order_by("port", "id"))
     return sorted(plans, key=lambda plan: order.get(plan.port, 99))
 
@@ -155,10 +155,9 @@ def plans_awaiting_review(*, user) -> list[ImprovementPlan]:
 def plan_scopes_without_plan(*, user, year: int, taken: set[str]) -> list[str]:
     """Port codes ('' = company) the user may see that have no plan for the year yet."""
     if user_sees_company_wide(user) or user_heads_coordinating_department(user):
-        scopes = ["", *PortCode.values]
+        scopes = ["", *PORTS]
     else:
-        visible = ports_visible_to(user)
-        scopes = [code for code in PortCode.values if code in visible]
+        scopes = ports_in_order(ports_visible_to(user))
     return [scope for scope in scopes if scope not in taken]
 
 
@@ -189,7 +188,7 @@ def plan_targets(*, year: int) -> dict:
     """The year's targets for the dashboards, as fractions 0–1: ``{"company": {"satisfaction", "loyalty"},
     "ports": {code: target}}``. Only agreed plans count (approved, in progress or completed): a draft or a
     submission is a proposal, not a target. None where no agreed plan sets one."""
-    result = {"company": {"satisfaction": None, "loyalty": None}, "ports": {code: None for code in PortCode.values}}
+    result = {"company": {"satisfaction": None, "loyalty": None}, "ports": {code: None for code in PORTS}}
     rows = ImprovementPlan.objects.filter(year=year, status__in=AGREED_STATUSES).values_list(
         "port", "satisfaction_target", "loyalty_target"
     )
@@ -225,12 +224,6 @@ def latest_whole_survey_snapshot(*, port: str, survey: Survey | None = None) -> 
     return rows.exclude(survey__source=Survey.Source.TOUCHPOINT).first() or rows.first()
 
 
-def survey_year(survey: Survey) -> int:
-    """The year a survey counts for: its start (or end) date's year, else the year it was created."""
-    day = survey.starts_on or survey.ends_on
-    return day.year if day else survey.created_at.year
-
-
 @dataclass(frozen=True)
 class Actual:
     """One survey's whole-survey figure set against the plan's target."""
@@ -245,7 +238,7 @@ class Actual:
 
     @property
     def too_few(self) -> bool:
-        return self.n < TOO_FEW
+        return too_few(self.n)
 
     @property
     def status_label(self) -> str:

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from departments.ports import PortCode
+from departments.ports import PORTS
 from improvement_plans import emails
 from improvement_plans.models import (
     ADOPTED_OUTCOMES,
@@ -103,7 +103,7 @@ def plan_create(
 ) -> ImprovementPlan:
     """A draft plan for a year and a port ('' = company), its baseline taken from the latest snapshots
     (or from ``baseline_survey``'s, for a plan written after the fact)."""
-    if port not in ("", *PortCode.values):
+    if port not in ("", *PORTS):
         raise ValidationError({"port": "未知端口"})
     if not user_drafts_plans_for(user, port):
         raise PermissionDenied("您无权起草该端口的提升计划：端口计划由其责任部门负责人起草，公司总体计划由品牌客服部起草。")

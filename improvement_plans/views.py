@@ -11,7 +11,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from departments.ports import PortCode
 from improvement_plans import selectors, services
 from improvement_plans.forms import (
     ActionItemForm,
@@ -23,7 +22,7 @@ from improvement_plans.forms import (
     ProgressForm,
     ReviewForm,
 )
-from improvement_plans.models import ActionItem, ItemKind, PlanAction, PlanStatus
+from improvement_plans.models import ActionItem, ItemKind, PlanAction, PlanStatus, plan_scope_label
 
 
 def _error_text(exc: ValidationError) -> str:
@@ -61,13 +60,12 @@ def plan_list(request):
         year = this_year
     plans = selectors.plans_for_year(user=request.user, year=year)
     taken = {plan.port for plan in plans}
-    labels = dict(PortCode.choices)
     can_start = [
-        (port, labels.get(port, _("公司总体"))) for port in selectors.plan_ports_draftable_by(request.user) if port not in taken
+        (port, plan_scope_label(port)) for port in selectors.plan_ports_draftable_by(request.user) if port not in taken
     ]
     year_links = sorted({*years, this_year, this_year + 1, year}, reverse=True)
     missing = [
-        labels.get(scope, _("公司总体"))
+        plan_scope_label(scope)
         for scope in selectors.plan_scopes_without_plan(user=request.user, year=year, taken=taken)
     ]
     return render(

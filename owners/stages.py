@@ -25,6 +25,11 @@ class Stage(models.TextChoices):
 STAGES: tuple[str, ...] = tuple(Stage.values)
 
 
+def stage_label(code: str) -> str:
+    """The stage's Chinese name, in the active language."""
+    return str(Stage(code).label)
+
+
 def stage_as_of(move_in_date: date | None, surveyed_on: date) -> str:
     """The owner's lifecycle stage on the survey date; both bounds count ("以内"/"以上" include the bound)."""
     if move_in_date is None or move_in_date > surveyed_on:

@@ -9,6 +9,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
 from core.spreadsheets.writing import safe_cell
+from satisfaction.metrics.engine import TOO_FEW_N
 
 METRIC_COLUMNS = [
     ("survey", "调查"),
@@ -132,7 +133,9 @@ def scorecard_xlsx(
                 if c < len(greyed) and greyed[c]:
                     cell.font = grey
     sheet.append([])
-    sheet.append([safe_cell("灰色斜体 = 样本不足（n < 30）；区间为 95% Wilson 置信区间；数值未经四舍五入，按格式显示一位小数。")])
+    sheet.append([safe_cell(
+        f"灰色斜体 = 样本不足（n < {TOO_FEW_N}）；区间为 95% Wilson 置信区间；数值未经四舍五入，按格式显示一位小数。"
+    )])
     sheet.column_dimensions["A"].width = 24
     for column in range(2, width + 1):
         sheet.column_dimensions[get_column_letter(column)].width = 14

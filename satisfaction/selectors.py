@@ -7,29 +7,25 @@ import io
 import numpy as np
 import pandas as pd
 from django.db import connection
+from django.db.models import Max
 
 from departments.ports import PORTS
 from departments.selectors import ports_visible_to, user_has_any_role
 from owners.stages import STAGES
 from satisfaction.metrics.engine import QuestionSpec
 from satisfaction.models import MetricRun, MetricSnapshot
+from surveys.answers import NOT_ANSWERED, answer_codes, decode_answer_matrix
 from surveys.models import Survey
-from surveys.selectors import survey_questions
-
-ZERO = ord("0")
+from surveys.selectors import survey_answer_questions
 
 
 def survey_question_specs(*, survey: Survey) -> list[QuestionSpec]:
-    return [QuestionSpec(q.code, q.kind, q.port) for q in survey_questions(survey=survey)]
+    """The engine's questions: those of the answer string, in its order."""
+    return [QuestionSpec(q.code, q.kind, q.port) for q in survey_answer_questions(survey=survey)]
 
 
-def _answer_matrix(answers: pd.Series, width: int) -> np.ndarray:
-    """Answer strings → int8 matrix (0 = not answered), without a Python loop over rows."""
-    padded = answers.str.pad(width, side="right", fillchar="-").str.slice(0, width)
-    buffer = "".join(padded.tolist()).encode("ascii")
-    matrix = np.frombuffer(buffer, dtype=np.uint8).reshape(len(answers), width).astype(np.int8) - ZERO
-    matrix[matrix < 0] = 0
-    return matrix
+def _survey_codes(survey: Survey) -> list[str]:
+    return answer_codes(survey_answer_questions(survey=survey))
 
 
 def _read_rows(survey_id: int, *, copy: bool) -> pd.DataFrame:
@@ -60,14 +56,14 @@ def survey_frame(*, survey: Survey, copy: bool | None = None) -> pd.DataFrame:
     ``copy`` reads with PostgreSQL's COPY (the default there: binary, CSV with ``copy=True``); False fetches
     through the cursor.
     """
-    codes = [q.code for q in survey_questions(survey=survey)]
+    codes = _survey_codes(survey)
     if copy is None and connection.vendor == "postgresql" and codes:
         # Binary COPY of fixed-width tuples (see survey_frame_for_projects): about half the CSV path's time.
         frame = _read_binary(survey.pk, None, codes)
         if frame is not None:
             return frame
     rows = _read_rows(survey.pk, copy=connection.vendor == "postgresql" if copy is None else copy)
-    matrix = _answer_matrix(rows["answers"], len(codes)) if len(rows) else np.zeros((0, len(codes)), dtype=np.int8)
+    matrix = decode_answer_matrix(rows["answers"], len(codes))
     scores = pd.DataFrame(matrix, columns=codes)
     scores.insert(0, "stage", rows["stage"].to_numpy())
     scores.insert(0, "project", rows["project"].to_numpy())
@@ -75,12 +71,15 @@ def survey_frame(*, survey: Survey, copy: bool | None = None) -> pd.DataFrame:
 
 
 def metric_run_state(*, survey: Survey) -> dict:
-    """When the survey's numbers were computed and whether a recompute is pending (the fill state)."""
-    last_done = MetricRun.objects.filter(survey=survey, status=MetricRun.Status.DONE).order_by("-finished_at").first()
-    pending = MetricRun.objects.filter(
-        survey=survey, status__in=[MetricRun.Status.PENDING, MetricRun.Status.RUNNING]
-    ).exists()
-    return {"computed_at": last_done.finished_at if last_done else None, "pending": pending}
+    """The fill state, in one query: when the survey's numbers were computed (the last finished run) and whether a
+    recompute is pending or running."""
+    by_status = dict(
+        MetricRun.objects.filter(survey=survey).values_list("status").annotate(last=Max("finished_at")).order_by()
+    )
+    return {
+        "computed_at": by_status.get(MetricRun.Status.DONE),
+        "pending": MetricRun.Status.PENDING in by_status or MetricRun.Status.RUNNING in by_status,
+    }
 
 
 def headline_snapshot(*, survey: Survey) -> MetricSnapshot | None:
@@ -102,8 +101,9 @@ def metric_rows(*, survey: Survey, ports: frozenset[str] | None = None) -> list[
         if ports is not None and s.port and s.port not in ports:
             continue
         rows.append(snapshot_as_contract(s, survey.code))
-    order = {"": 0, "design": 1, "engineering": 2, "sales": 3, "service": 4, "property": 5}
-    stage_order = {None: 0, "prospective": 1, "run_in": 2, "stable": 3, "veteran": 4}
+    # The headline first, then the ports in their order; all stages first, then each stage in lifecycle order.
+    order = {code: rank for rank, code in enumerate(("", *PORTS))}
+    stage_order = {code: rank for rank, code in enumerate((None, *STAGES))}
     rows.sort(key=lambda r: (order.get(r["port"] or "", 9), r["project"] or "", stage_order.get(r["stage"], 9)))
     return rows
 
@@ -146,7 +146,7 @@ def survey_frame_for_projects(*, survey: Survey, project_ids: list[int] | None =
     On PostgreSQL the rows come as binary COPY of fixed-width tuples (project id, stage number, the answer string
     padded to the questionnaire), parsed by one ``np.frombuffer``: no CSV parsing, no per-row Python.
     """
-    codes = [q.code for q in survey_questions(survey=survey)]
+    codes = _survey_codes(survey)
     ids = None if project_ids is None else [int(i) for i in project_ids]
     if ids == []:
         return _frame(pd.Series([], dtype=object), pd.Series([], dtype=object), np.zeros((0, len(codes)), dtype=np.int8), codes)
@@ -165,7 +165,7 @@ def survey_frame_for_projects(*, survey: Survey, project_ids: list[int] | None =
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = pd.DataFrame(cursor.fetchall(), columns=["project", "stage", "answers"])
-    matrix = _answer_matrix(rows["answers"], len(codes)) if len(rows) else np.zeros((0, len(codes)), dtype=np.int8)
+    matrix = decode_answer_matrix(rows["answers"], len(codes))
     return _frame(rows["project"], rows["stage"], matrix, codes)
 
 
@@ -190,7 +190,7 @@ def _read_binary(survey_id: int, ids: list[int] | None, codes: list[str]) -> pd.
         where += f" AND r.project_id IN ({', '.join(str(i) for i in ids)})"
     sql = (
         f"SELECT r.project_id::int8, COALESCE(CASE r.stage {stage_case} END, -1)::int2, "
-        f"rpad(r.answers, {width}, '-') FROM surveys_response r WHERE {where}"
+        f"rpad(r.answers, {width}, '{NOT_ANSWERED}') FROM surveys_response r WHERE {where}"
     )
     buffer = io.BytesIO()
     with connection.cursor() as cursor, cursor.cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT binary)") as copy:
@@ -211,8 +211,7 @@ def _read_binary(survey_id: int, ids: list[int] | None, codes: list[str]) -> pd.
         and (tuples["l3"] == width).all()
     ):
         return None
-    matrix = np.ascontiguousarray(tuples["answers"]).view(np.uint8).reshape(len(tuples), width).astype(np.int8) - ZERO
-    matrix[matrix < 0] = 0
+    matrix = decode_answer_matrix(tuples["answers"], width)
     project_ids = tuples["project"].astype(np.int64)
     present = np.unique(project_ids)
     code_of = dict(Project.objects.filter(id__in=present.tolist()).values_list("id", "code"))

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import form_helper
-from departments.ports import PortCode
+from departments.ports import port_label
 from owners.models import Owner
 from surveys.models import Channel, Question, Response, Survey
 
@@ -141,12 +141,11 @@ class ResponseEntryForm(forms.Form):
         groups: dict[str, list[Question]] = {}
         for question in self.questions:
             groups.setdefault(question.port or "", []).append(question)
-        port_labels = dict(PortCode.choices)
         ordered = []
         if "" in groups:
             ordered.append((_("核心指标"), groups.pop("")))
         for port, items in groups.items():
-            ordered.append((port_labels.get(port, port), items))
+            ordered.append((port_label(port), items))
         return ordered
 
     @staticmethod

@@ -3,7 +3,7 @@
 A response carries all its scores in one short string (``answers``): one character per question of its
 survey, in question order, ``1``–``5`` for a score and ``-`` for not answered. A million responses are then
 a million narrow rows, which PostgreSQL streams to the metrics engine in well under a second; one row per
-answer would be 23 million rows. ``surveys.answers`` encodes and decodes it.
+answer would be 23 million rows. ``surveys.answers`` is its codec (the format is defined there only).
 """
 
 from django.conf import settings
@@ -13,9 +13,7 @@ from simple_history.models import HistoricalRecords
 
 from departments.ports import PortCode
 from owners.stages import Stage
-
-NOT_ANSWERED = "-"
-ANSWERS_PATTERN = r"^[1-5-]*$"
+from surveys.answers import ANSWERS_PATTERN
 
 
 class Channel(models.TextChoices):

@@ -4,15 +4,29 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from departments.selectors import user_has_any_role, user_may_enter_data, user_sees_company_wide
-from owners.stages import Stage
+from owners.stages import STAGES, stage_label
+from surveys.answers import answer_codes, answer_questions, decode_answers
 from surveys.models import Channel, ImportJob, Question, Response, Survey
 
 
 def survey_questions(*, survey: Survey) -> list[Question]:
-    """The survey's questions in answer-string order."""
+    """The survey's questions in position order."""
     return list(Question.objects.filter(survey=survey).order_by("position"))
+
+
+def survey_answer_questions(*, survey: Survey) -> list[Question]:
+    """The survey's questions that the answer string covers, in its order (``surveys.answers.answer_questions``)."""
+    return answer_questions(survey_questions(survey=survey))
+
+
+def survey_year(survey: Survey) -> int:
+    """The year a survey counts for (plan targets, follow-through): the year of its start date, else of its end
+    date, else the (local) year it was created."""
+    day = survey.starts_on or survey.ends_on
+    return day.year if day else timezone.localtime(survey.created_at).year
 
 
 def survey_latest() -> Survey | None:
@@ -75,7 +89,7 @@ def _display(name: str, value) -> str:
     if value in (None, ""):
         return "—"
     if name == "stage":
-        return str(Stage(value).label) if value in Stage.values else str(value)
+        return stage_label(value) if value in STAGES else str(value)
     if name == "channel":
         return str(Channel(value).label) if value in Channel.values else str(value)
     return str(value)
@@ -87,10 +101,8 @@ def _score(score: int | None) -> str:
 
 def response_history(*, response: Response) -> list[HistoryEntry]:
     """Who changed the response when, and what: field by field, and score by score (answers decoded), newest first."""
-    from surveys.answers import decode_answers
-
-    questions = survey_questions(survey=response.survey)
-    codes = [q.code for q in questions]
+    questions = survey_answer_questions(survey=response.survey)
+    codes = answer_codes(questions)
     labels = {q.code: q.label for q in questions}
     records = list(response.history.select_related("history_user").order_by("history_date", "history_id"))
     entries = []

@@ -9,7 +9,7 @@ from owners.models import Owner
 from owners.selectors import owners_visible_to
 from surveys.answers import decode_answers
 from surveys.models import Channel, ImportJob, Question, Response, Survey
-from surveys.selectors import survey_questions
+from surveys.selectors import survey_answer_questions
 
 
 class SurveySerializer(serializers.ModelSerializer):
@@ -38,7 +38,7 @@ class QuestionSerializer(serializers.ModelSerializer):
 def _question_codes(context: dict, survey: Survey) -> list[str]:
     cache = context.setdefault("_question_codes", {})
     if survey.pk not in cache:
-        cache[survey.pk] = [q.code for q in survey_questions(survey=survey)]
+        cache[survey.pk] = [q.code for q in survey_answer_questions(survey=survey)]
     return cache[survey.pk]
 
 

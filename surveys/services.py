@@ -7,11 +7,12 @@ from django.db import transaction
 
 from owners.models import Owner
 from owners.stages import stage_as_of
-from surveys.answers import encode_answers
+from surveys.answers import answer_codes, encode_answers
 from surveys.events import responses_changed_send
-from surveys.models import ImportJob, Question, Response, Survey
+from surveys.importing.jobs import import_job_start  # noqa: F401  (a write of this app; lives with the job machinery)
+from surveys.models import Question, Response, Survey
 from surveys.questionnaires import QUESTIONNAIRES
-from surveys.selectors import survey_questions
+from surveys.selectors import survey_answer_questions
 
 
 @transaction.atomic
@@ -62,11 +63,11 @@ def response_submit(
 
     Returns (response, created). The stage is frozen as of the survey date; the recompute is queued on commit.
     """
-    questions = survey_questions(survey=survey)
+    questions = survey_answer_questions(survey=survey)
     missing = [q.label for q in questions if q.required and scores.get(q.code) is None]
     if missing:
         raise ValidationError({"scores": f"必答题未回答：{'、'.join(missing)}"})
-    answers = encode_answers([q.code for q in questions], scores)
+    answers = encode_answers(answer_codes(questions), scores)
     stage = stage_as_of(owner.move_in_date, surveyed_on)
     with transaction.atomic():
         response = Response.objects.select_for_update().filter(survey=survey, owner=owner).first()
@@ -88,14 +89,3 @@ def response_submit(
         response.save()
         responses_changed_send(survey_id=survey.pk)
     return response, created
-
-
-def import_job_start(*, kind: str, survey: Survey | None, data: bytes, file_name: str, user) -> ImportJob:
-    """Store an uploaded file as an ImportJob and queue its import once the transaction commits.
-
-    Raises ValidationError (Chinese messages) when the upload is refused before parsing. See
-    ``surveys.importing.jobs``.
-    """
-    from surveys.importing.jobs import import_job_start as start
-
-    return start(kind=kind, survey=survey, data=data, file_name=file_name, user=user)

@@ -12,15 +12,15 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import urlencode
+from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from departments.decorators import brand_service_required
 from owners.models import Owner
 from owners.selectors import owners_search
-from owners.stages import Stage, stage_as_of
-from surveys.answers import decode_answers
+from owners.stages import stage_as_of, stage_label
+from surveys.answers import answer_codes, decode_answers
 from surveys.forms import ResponseEntryForm, ResponsesUploadForm, UploadForm
 from surveys.models import ImportJob, Response, Survey
 from surveys.selectors import (
@@ -28,8 +28,8 @@ from surveys.selectors import (
     owners_with_response,
     response_for_owner,
     response_history,
+    survey_answer_questions,
     survey_latest,
-    survey_questions,
     surveys_for_entry,
 )
 from surveys.services import response_submit
@@ -60,7 +60,7 @@ def _entry_url(survey: Survey, **params) -> str:
 def _stage_label(owner: Owner | None, surveyed_on: date | None) -> str:
     if owner is None or surveyed_on is None:
         return ""
-    return str(Stage(stage_as_of(owner.move_in_date, surveyed_on)).label)
+    return stage_label(stage_as_of(owner.move_in_date, surveyed_on))
 
 
 def _add_service_errors(form, exc: ValidationError) -> None:
@@ -127,7 +127,7 @@ def entry(request):
                 % {"owner": owner, "survey": survey.name, "no": existing.questionnaire_no},
             )
             return redirect("surveys:response_edit", pk=existing.pk)
-    questions = survey_questions(survey=survey)
+    questions = survey_answer_questions(survey=survey)
     owner_missing = False
     if request.method == "POST":
         form = ResponseEntryForm(request.POST, survey=survey, questions=questions, owner=owner)
@@ -213,7 +213,7 @@ def response_edit(request, pk: int):
     """An existing response opened for editing, with who changed what and when."""
     response = get_object_or_404(Response.objects.select_related("survey", "owner__project"), pk=pk)
     survey, owner = response.survey, response.owner
-    questions = survey_questions(survey=survey)
+    questions = survey_answer_questions(survey=survey)
     if request.method == "POST":
         form = ResponseEntryForm(request.POST, survey=survey, questions=questions, owner=owner)
         if form.is_valid():
@@ -221,7 +221,7 @@ def response_edit(request, pk: int):
             if saved is not None:
                 return saved
     else:
-        scores = decode_answers([q.code for q in questions], response.answers)
+        scores = decode_answers(answer_codes(questions), response.answers)
         form = ResponseEntryForm(
             initial={
                 "questionnaire_no": response.questionnaire_no,
@@ -304,23 +304,17 @@ def import_template(request):
         response_template_xlsx(survey=survey),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
-    response["Content-Disposition"] = _attachment(f"问卷导入模板-{survey.code}.xlsx")
+    response["Content-Disposition"] = content_disposition_header(True, f"问卷导入模板-{survey.code}.xlsx")
     return response
 
 
-def _attachment(file_name: str) -> str:
-    from urllib.parse import quote
-
-    ascii_name = file_name.encode("ascii", "ignore").decode() or "download.xlsx"
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(file_name)}"
-
-
 def _job_context(request, job: ImportJob) -> dict:
-    from surveys.importing.jobs import import_job_live_progress
+    from surveys.importing.jobs import import_job_live_progress, import_kind
 
     finished = job.status in FINISHED
     job.progress = import_job_live_progress(job)
-    context = {"job": job, "finished": finished}
+    kind = import_kind(job.kind)
+    context = {"job": job, "finished": finished, "again_url": reverse(kind.upload_url) if kind else None}
     if finished and job.errors:
         from surveys.importing.jobs import MAX_STORED_ERRORS
 
@@ -361,15 +355,18 @@ def import_job_errors(request, pk: int):
     content = import_errors_xlsx(data=data, file_name=job.file_name, errors=issues)
     response = HttpResponse(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     stem = job.file_name.rsplit(".", 1)[0]
-    response["Content-Disposition"] = _attachment(f"{stem}-错误.xlsx")
+    response["Content-Disposition"] = content_disposition_header(True, f"{stem}-错误.xlsx")
     return response
 
 
 @brand_service_required
 @require_GET
 def import_history(request):
+    from surveys.importing.jobs import import_kinds
+
     page = Paginator(import_jobs_recent(), 50).get_page(request.GET.get("page"))
-    return render(request, "surveys/import_history.html", {"page": page, "finished": FINISHED})
+    uploads = [(kind.upload_label, reverse(kind.upload_url)) for kind in import_kinds()]
+    return render(request, "surveys/import_history.html", {"page": page, "finished": FINISHED, "uploads": uploads})
 
 
 @brand_service_required

@@ -176,6 +176,17 @@ def test_the_due_page_shows_masked_phones_and_is_for_staff_only(client, staff, p
     assert client.get("/feedback/callbacks/").status_code == 403
 
 
+def test_the_due_page_names_each_owners_stage_and_the_recent_calls_scores(client, staff, project, today):
+    _owner(project, "1-101", today - timedelta(days=92))
+    called = _owner(project, "1-102", today - timedelta(days=400))
+    callback_record(owner=called, called_on=today, outcome="reached", scores={"overall": 5, "repurchase": 3, "recommend": 4})
+    client.force_login(staff)
+    html = client.get("/feedback/callbacks/").content.decode()
+    due = html.split('id="callback-recent"')[0]
+    recent = html.split('id="callback-recent"')[1]
+    assert "磨合期业主" in due and "5 / 3 / 4" in recent
+
+
 def test_the_record_page_saves_a_callback_and_shows_errors_in_chinese(client, staff, project, today):
     owner = _owner(project, "1-101", today - timedelta(days=92))
     rule = CallbackRule.objects.get(months_after_move_in=3)

@@ -7,7 +7,8 @@ import pytest
 from scipy import stats
 from statsmodels.stats import proportion
 
-from dashboards.selectors import SliceFilter, quadrant_medians, quadrant_of, slice_trends
+from dashboards.selectors import SliceFilter, slice_trends
+from satisfaction.metrics.engine import quadrant_medians, quadrant_of
 from satisfaction.models import DriverSnapshot, MetricSnapshot
 from surveys.models import Question, Response, Survey
 from tests.dashboard_fixtures import body_rows, surveys_for_module

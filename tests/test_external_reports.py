@@ -89,7 +89,7 @@ def test_a_report_file_missing_a_required_column_is_refused(db):
     _, result = benchmark_import(
         data=_csv([["端口", "满意度"], ["", "80%"]]), file_name="x.csv", name="x", source="y", report_on=date(2026, 1, 1)
     )
-    assert [(i.row, i.column, i.reason) for i in result.errors] == [(1, "样本量", "缺少必需列")]
+    assert [(i.row, i.column, i.reason) for i in result.errors] == [(1, "样本量", "缺少必填列“样本量”（sample_size）")]
 
 
 def test_benchmarks_for_a_port_sit_beside_our_rate_for_the_same_slice(survey, project):

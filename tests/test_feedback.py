@@ -241,7 +241,11 @@ def test_a_bad_file_writes_nothing_and_lists_every_error_with_row_and_column(own
 def test_an_unknown_or_missing_column_is_an_error_on_row_one(owner):
     rows = [["反馈编号", "反馈类型", "楼盘编码", "受理日期", "反馈内容", "备注"], ["F-1", "投诉", "P1", "2026-03-05", "x", "y"]]
     result = feedback_import(data=_csv(rows), file_name="f.csv")
-    assert {(i.row, i.column, i.reason) for i in result.errors} == {(1, "备注", "未知列"), (1, "责任端口", "缺少必需列")}
+    # The same column parser, and so the same words, as the survey-response import.
+    assert {(i.row, i.column, i.reason) for i in result.errors} == {
+        (1, "备注", "未知的列：请使用模板中的列标题（中文标题或英文键）"),
+        (1, "责任端口", "缺少必填列“责任端口”（port）"),
+    }
     assert Feedback.objects.count() == 0
 
 
@@ -253,14 +257,16 @@ def test_a_formula_cell_is_an_error(owner):
     assert Feedback.objects.count() == 0
 
 
-def test_the_import_page_shows_the_errors_and_writes_nothing(client, staff, owner):
+def test_the_import_page_shows_the_errors_and_writes_nothing(client, staff, owner, django_capture_on_commit_callbacks):
     client.force_login(staff)
     rows = [row[:] for row in GOOD_ROWS]
     rows[2][5] = "保安"
     upload = io.BytesIO(_csv(rows))
     upload.name = "feedback.csv"
-    html = client.post("/feedback/import/", {"file": upload}).content.decode()
-    assert "没有写入任何数据" in html and "保安" in html and "未知端口" in html
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = client.post("/feedback/import/", {"file": upload})
+    html = client.get(answer["Location"]).content.decode()  # the import job's page
+    assert "未写入任何数据" in html and "保安" in html and "未知端口" in html
     assert Feedback.objects.count() == 0
 
 

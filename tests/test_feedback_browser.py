@@ -82,10 +82,35 @@ def test_staff_records_a_complaint_and_a_callback_and_the_port_figures_follow(pa
     page.wait_for_url("**/feedback/callbacks/")
     assert "评分已计入回访触点调查" in page.inner_text("main")
     assert page.locator("#callback-due tbody tr", has_text="李雷").count() == 0
-    assert "已接通" in page.inner_text("#callback-recent")
+    assert "已接通" in page.inner_text("#callback-recent") and "5 / 4 / 5" in page.inner_text("#callback-recent")
     screenshot(page, "feedback-callbacks-recorded")
 
     callback = Callback.objects.get(owner=owner)
     response = Response.objects.get(survey__code=f"callback-{today.year}", owner=owner)
     assert callback.response == response
     assert (response.answers, response.survey.source) == ("545", "touchpoint")
+
+    # A feedback file runs as an import job: a wrong port is listed on the job's page and nothing is written;
+    # the corrected file imports, and both uploads are in the import history.
+    header = "反馈编号,反馈类型,楼盘编码,房号,业主姓名,责任端口,受理日期,严重程度,处理状态,关闭日期,反馈内容\n"
+    row = f"FK-1,报修,CH01,3-2-1502,李雷,{{port}},{(today - timedelta(days=3)).isoformat()},,,,厨房下水管堵塞\n"
+    page.click("nav >> text=客户反馈")
+    page.click("text=导入反馈")
+    page.set_input_files("#id_file", files=[{"name": "反馈.csv", "mimeType": "text/csv",
+                                             "buffer": (header + row.format(port="保安")).encode()}])
+    page.click("#import-form button[type=submit]")
+    page.wait_for_selector("#job-failed")
+    assert "保安" in page.inner_text("#job-errors") and "未知端口" in page.inner_text("#job-errors")
+    assert page.is_visible("#errors-xlsx")
+    screenshot(page, "feedback-import-job-errors")
+    page.click("text=再导入一个文件")
+    page.set_input_files("#id_file", files=[{"name": "反馈.csv", "mimeType": "text/csv",
+                                             "buffer": (header + row.format(port="工程质量")).encode()}])
+    page.click("#import-form button[type=submit]")
+    page.wait_for_selector("#count-created")
+    assert page.inner_text("#count-created") == "1"
+    assert Feedback.objects.filter(reference="FK-1", kind="repair", owner=owner).count() == 1
+    page.click("text=导入记录 >> nth=-1")
+    history = page.inner_text("#import-history")
+    assert history.count("客户反馈") == 2 and "已导入" in history and "有错误" in history
+    screenshot(page, "feedback-import-history")

@@ -224,7 +224,7 @@ def test_the_feedback_filters_mark_the_field_without_a_summary(client, staff):
 
 def test_a_feedback_import_without_a_file_marks_the_file_field(client, staff):
     client.force_login(staff)
-    refused_beside(client.post("/feedback/import/", {"file": ""}).content.decode(), "file", "该字段是必填项")
+    refused_beside(client.post("/feedback/import/", {"file": ""}).content.decode(), "file", "请选择要上传的文件")  # the one upload form's message
 
 
 def test_a_refused_callback_marks_its_fields_and_keeps_the_notes(client, staff, project):

@@ -9,11 +9,13 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from core.spreadsheets import cells
+from core.spreadsheets.cells import ColumnSpec, ParsedColumn
 from owners.models import Owner, Project
 from owners.stages import stage_as_of, stages_as_of
-from surveys.answers import decode_answers, encode_answers
+from surveys.answers import decode_answers, encode_answer_matrix, encode_answers
 from surveys.importer import responses_import
-from surveys.importing.responses import encode_answer_matrix
+from surveys.importing.responses import score_matrix
 from surveys.models import ImportJob, Response
 from surveys.services import survey_create
 from tests.import_support import (
@@ -199,9 +201,15 @@ def test_answer_strings_over_arrays_equal_encode_answers():
         {"overall": 5, "repurchase": None, "recommend": 1, "design": 3},
         {"overall": None, "repurchase": 2, "recommend": 4, "design": None},
     ]
-    columns = {code: np.array([row[code] for row in rows], dtype=object) for code in codes[:3]}
+    spec = ColumnSpec("score", "评分", cells.parse_score)
+    columns = {
+        code: ParsedColumn(spec, code, j, np.array([row[code] for row in rows], dtype=object), np.zeros(2, bool))
+        for j, code in enumerate(codes[:3])
+    }
+    # A factorised column (distinct values parsed once) gives the same characters.
+    columns["overall"].codes, columns["overall"].uniques = np.array([1, 0]), np.array([None, 5], dtype=object)
 
-    assert list(encode_answer_matrix(codes, columns, 2)) == [
+    assert encode_answer_matrix(score_matrix(codes, columns, 2)).tolist() == [
         encode_answers(codes, {**row, "design": None}) for row in rows
     ]
 

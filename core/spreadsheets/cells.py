@@ -15,6 +15,7 @@ from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
+from django.utils import translation
 
 from core.spreadsheets.files import Sheet, cell_text
 from core.spreadsheets.results import ImportIssue
@@ -106,6 +107,18 @@ def choice_parser(choices: Mapping[str, str], reason: str) -> Callable[[object],
         return code
 
     return parse
+
+
+def labelled_choice_parser(
+    choices, reason: str, *, extra: Mapping[str, str] | None = None
+) -> Callable[[object], str]:
+    """A cell holding a code or its Chinese label (Django ``choices``) → the code; ``extra`` maps further words.
+
+    Labels are read untranslated: a file says 电话 whatever language the page that started the import was in.
+    """
+    with translation.override(None):
+        by_text = {**{str(code): str(code) for code, _ in choices}, **{str(label): str(code) for code, label in choices}}
+    return choice_parser({**by_text, **(extra or {})}, reason)
 
 
 def text_parser(max_length: int) -> Callable[[object], str]:
@@ -233,6 +246,13 @@ def map_headers(sheet: Sheet, specs: list[ColumnSpec], issues: IssueList) -> dic
                 row=1, column=spec.label, value="", reason=f"缺少必填列“{spec.label}”（{spec.key}）", column_index=10**6
             )
     return found
+
+
+def parse_columns(sheet: Sheet, specs: list[ColumnSpec], issues: IssueList) -> dict[str, ParsedColumn]:
+    """Map the headers and parse every column found: {key: parsed column}; each problem goes to ``issues``."""
+    found = map_headers(sheet, specs, issues)
+    by_key = {spec.key: spec for spec in specs}
+    return {key: parse_column(sheet, by_key[key], index, header, issues) for key, (index, header) in found.items()}
 
 
 def parse_column(sheet: Sheet, spec: ColumnSpec, index: int, header: str, issues: IssueList) -> ParsedColumn:

@@ -21,6 +21,8 @@ from xml.etree import ElementTree
 import numpy as np
 from django.conf import settings
 
+from core.spreadsheets.results import ImportResult
+
 SUPPORTED_EXTENSIONS = (".xlsx", ".xls", ".csv")
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -130,6 +132,21 @@ class Sheet:
     @property
     def row_count(self) -> int:
         return len(self.row_numbers)
+
+
+def read_checked(*, data: bytes, file_name: str) -> Sheet | ImportResult:
+    """The first sheet of an upload, or why it was refused (``upload_check``, unreadable, no header row) as a
+    result: the one way every importer opens its file."""
+    refusals = upload_check(file_name=file_name, data=data)
+    if refusals:
+        return ImportResult.refusal(refusals, file_name=file_name)
+    try:
+        sheet = read_sheet(data=data, file_name=file_name)
+    except UnreadableFile as exc:
+        return ImportResult.refusal([str(exc)], file_name=file_name)
+    if sheet.row_count == 0 and all(not header for header in sheet.headers):
+        return ImportResult.refusal(["文件中没有内容：第 1 行应为列标题"], file_name=file_name)
+    return sheet
 
 
 def read_sheet(*, data: bytes, file_name: str) -> Sheet:

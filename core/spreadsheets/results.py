@@ -1,6 +1,15 @@
-"""What an import returns: counts and every problem found, cell by cell."""
+"""What an import returns: counts and every problem found, cell by cell; and how it reports its progress."""
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+
+# An import reports how far it is (0–100) to this, when given one (a background job's progress bar).
+Progress = Callable[[int], None] | None
+
+
+def report_progress(progress: Progress, percent: float) -> None:
+    if progress is not None:
+        progress(max(0, min(100, int(percent))))
 
 
 @dataclass(frozen=True)

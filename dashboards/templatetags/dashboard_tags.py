@@ -5,21 +5,16 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from core.templatetags.csm import pct
-from dashboards.selectors import TOO_FEW, port_name
-from departments.ports import PORTS
+from dashboards.selectors import port_name
+from satisfaction.metrics.engine import too_few
 
 register = template.Library()
 
 
-@register.filter
-def port_label(code: str) -> str:
+@register.filter(name="port_label")
+def port_name_filter(code: str) -> str:
+    """``{{ code|port_label }}``: the port's name, 总体满意度 for the headline ("")."""
     return port_name(code)
-
-
-@register.filter
-def ports_in_order(codes) -> list[str]:
-    """Port codes in the procedure's order (design, engineering, sales, service, property)."""
-    return [code for code in PORTS if code in set(codes)]
 
 
 @register.filter
@@ -33,20 +28,20 @@ def interval(row_or_low, high=None) -> str:
 @register.simple_tag
 def rate_td(rate, n=None, badge=True):
     """<td> with the rate as a percentage (one decimal) and the unrounded value in data-value; greyed if n < 30."""
-    too_few = isinstance(n, int) and n < TOO_FEW
+    greyed = isinstance(n, int) and too_few(n)
     value = "" if rate in (None, "") else repr(float(rate))
-    if too_few and badge:
+    if greyed and badge:
         return format_html(
             '<td class="num too-few" data-value="{}">{} <span class="badge text-bg-secondary">{}</span></td>',
             value, pct(rate), _("样本不足"),
         )
-    return format_html('<td class="num{}" data-value="{}">{}</td>', " too-few" if too_few else "", value, pct(rate))
+    return format_html('<td class="num{}" data-value="{}">{}</td>', " too-few" if greyed else "", value, pct(rate))
 
 
 @register.simple_tag
 def n_td(n):
     n = n if isinstance(n, int) else 0
-    return format_html('<td class="num{}" data-value="{}">{}</td>', " too-few" if (n or 0) < TOO_FEW else "", n or 0, n or 0)
+    return format_html('<td class="num{}" data-value="{}">{}</td>', " too-few" if too_few(n) else "", n, n)
 
 
 @register.filter

@@ -10,8 +10,9 @@ once, so it gives the single pass's rows bit for bit.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from statistics import median
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,13 @@ Z95 = 1.959963984540054
 SIGNIFICANT_Z = 1.96
 HEADLINE_ITEMS = ("overall", "repurchase", "recommend")
 SATISFIED_FROM = 4
+# A figure over fewer answers than this is shown greyed as 样本不足 (too few); pages, exports and charts ask here.
+TOO_FEW_N = 30
+
+
+def too_few(n: int) -> bool:
+    """Whether a figure over ``n`` answers is too few to read (greyed as 样本不足)."""
+    return n < TOO_FEW_N
 
 
 def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float] | None:
@@ -417,27 +425,49 @@ def _satisfaction(n: int, k: int, total: int) -> dict:
     }
 
 
-def _driver_rows(measured: list[tuple], port: str | None, project: str | None) -> list[DriverRow]:
-    """The quadrant rule: concentrate here = importance above the median, performance below it.
+# --- the key drivers' quadrant rule (Martilla & James 1977) --------------------------------------------------
+# The importance–performance chart's crosshairs are the medians of the items' importance and performance; an item
+# with importance above the median and performance below it is where to concentrate. The engine stores that flag;
+# the dashboards name all four quadrants with the same two functions.
 
-    ``measured`` holds (item, pairs, importance, performance, n) per detail item; medians are over the items
-    with both figures.
-    """
-    complete = [m for m in measured if m[2] is not None and m[3] is not None]
-    if complete:
-        median_importance = float(np.median([m[2] for m in complete]))
-        median_performance = float(np.median([m[3] for m in complete]))
-    rows = []
-    for code, pairs, importance, performance, n in measured:
-        concentrate = (
-            bool(complete)
-            and importance is not None
-            and performance is not None
-            and importance > median_importance
-            and performance < median_performance
-        )
-        rows.append(DriverRow(port, project, code, pairs, importance, performance, n, concentrate))
-    return rows
+CONCENTRATE = "concentrate"
+QUADRANTS = (CONCENTRATE, "keep_up", "low_priority", "overkill")
+UNKNOWN_QUADRANT = "unknown"
+
+
+def quadrant_medians(points: Iterable[tuple[float | None, float | None]]) -> tuple[float | None, float | None]:
+    """Medians of importance and of performance over the items that have both (None, None when none has)."""
+    complete = [(i, p) for i, p in points if i is not None and p is not None and not math.isnan(i)]
+    if not complete:
+        return None, None
+    return median(i for i, _ in complete), median(p for _, p in complete)
+
+
+def quadrant_of(
+    importance: float | None,
+    performance: float | None,
+    median_importance: float | None,
+    median_performance: float | None,
+) -> str:
+    """The item's quadrant: importance above the median and performance below it = concentrate here; importance
+    above and performance not below = keep up; importance not above: low priority below, overkill otherwise."""
+    if None in (importance, performance, median_importance, median_performance):
+        return UNKNOWN_QUADRANT
+    high = importance > median_importance
+    low = performance < median_performance
+    if high:
+        return CONCENTRATE if low else "keep_up"
+    return "low_priority" if low else "overkill"
+
+
+def _driver_rows(measured: list[tuple], port: str | None, project: str | None) -> list[DriverRow]:
+    """``measured`` holds (item, pairs, importance, performance, n) per detail item; the flag is the quadrant rule."""
+    medians = quadrant_medians((m[2], m[3]) for m in measured)
+    return [
+        DriverRow(port, project, code, pairs, importance, performance, n,
+                  quadrant_of(importance, performance, *medians) == CONCENTRATE)
+        for code, pairs, importance, performance, n in measured
+    ]  # fmt: skip
 
 
 def metrics_from_counts(counts: CellCounts, questions: Sequence[QuestionSpec]) -> SurveyMetrics:

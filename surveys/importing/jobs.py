@@ -1,5 +1,9 @@
 """Background imports: store the upload as an ImportJob, run it in a Celery task, record the outcome.
 
+Every kind of import runs this way, whichever app owns it: an app registers its kind with ``import_kind_register``
+(surveys its responses and owner roster, feedback its feedback records, each in its ``AppConfig.ready``), and gets
+the stored file, the progress bar, the history page, the "same file again" detection and the error workbook.
+
 Progress is written outside the import's own transaction, so a page polling the job sees it move: on
 PostgreSQL through a second connection; on SQLite (one writer at a time) through a small file while the import
 holds the write lock.
@@ -10,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -17,6 +23,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import connection, connections, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from core.spreadsheets.files import upload_check
 from core.spreadsheets.results import ImportResult
@@ -26,7 +33,66 @@ logger = logging.getLogger(__name__)
 
 # ImportJob.errors keeps at most this many (a 100k-row file of nonsense would make a 300 MB JSON cell).
 MAX_STORED_ERRORS = 10_000
-RUNNABLE_KINDS = (ImportJob.Kind.RESPONSES, ImportJob.Kind.OWNERS)
+
+
+@dataclass(frozen=True)
+class ImportKind:
+    """How to run one kind of import: ``run(job=…, data=…, progress=…)`` returns its ImportResult (all or nothing);
+    ``upload_url`` names the page its files are uploaded on and ``upload_label`` that page's button (the history
+    page offers them all, a job's page links back to its own)."""
+
+    run: Callable[..., ImportResult]
+    upload_url: str
+    upload_label: str
+    needs_survey: bool = False
+
+
+_KINDS: dict[str, ImportKind] = {}
+
+
+def import_kind_register(
+    kind: str, *, run: Callable[..., ImportResult], upload_url: str, upload_label: str, needs_survey: bool = False
+) -> None:
+    """Make ``kind`` (an ``ImportJob.Kind``) runnable as a background job. Called from an app's ``ready()``."""
+    if kind not in ImportJob.Kind.values:
+        raise ValueError(f"unknown import kind {kind!r}: add it to ImportJob.Kind")
+    _KINDS[kind] = ImportKind(run=run, upload_url=upload_url, upload_label=upload_label, needs_survey=needs_survey)
+
+
+def import_kind(kind: str) -> ImportKind | None:
+    """The registered kind, or None when no installed app runs it."""
+    return _KINDS.get(kind)
+
+
+def import_kinds() -> list[ImportKind]:
+    """Every runnable kind, in the order of ``ImportJob.Kind``."""
+    return [_KINDS[kind] for kind in ImportJob.Kind.values if kind in _KINDS]
+
+
+def _run_responses(*, job: ImportJob, data: bytes, progress) -> ImportResult:
+    from surveys.importer import responses_import
+
+    return responses_import(survey=job.survey, data=data, file_name=job.file_name, user=job.created_by, progress=progress)
+
+
+def _run_owners(*, job: ImportJob, data: bytes, progress) -> ImportResult:
+    from surveys.importer import owners_import
+
+    return owners_import(data=data, file_name=job.file_name, user=job.created_by, progress=progress)
+
+
+def register_survey_imports() -> None:
+    """The surveys app's own kinds (``SurveysConfig.ready``)."""
+    import_kind_register(
+        ImportJob.Kind.RESPONSES,
+        run=_run_responses,
+        upload_url="surveys:import_responses",
+        upload_label=gettext_lazy("导入问卷"),
+        needs_survey=True,
+    )
+    import_kind_register(
+        ImportJob.Kind.OWNERS, run=_run_owners, upload_url="surveys:import_owners", upload_label=gettext_lazy("导入业主名册")
+    )
 
 
 def import_job_start(*, kind: str, survey: Survey | None, data: bytes, file_name: str, user) -> ImportJob:
@@ -37,16 +103,17 @@ def import_job_start(*, kind: str, survey: Survey | None, data: bytes, file_name
     """
     from surveys.tasks import run_import_job
 
-    if kind not in RUNNABLE_KINDS:
+    registered = import_kind(kind)
+    if registered is None:
         raise ValidationError(f"不支持的导入类型“{kind}”")
-    if kind == ImportJob.Kind.RESPONSES and survey is None:
+    if registered.needs_survey and survey is None:
         raise ValidationError("导入问卷答卷必须指定调查")
     refusals = upload_check(file_name=file_name, data=data)
     if refusals:
         raise ValidationError(refusals)
     job = ImportJob(
         kind=kind,
-        survey=survey if kind == ImportJob.Kind.RESPONSES else None,
+        survey=survey if registered.needs_survey else None,
         created_by=user if getattr(user, "pk", None) else None,
         file_name=file_name[:255],
         sha256=hashlib.sha256(data).hexdigest(),
@@ -125,8 +192,6 @@ def import_job_live_progress(job: ImportJob) -> int:
 def import_job_run(*, job_id: int) -> ImportJob:
     """Run a stored import (idempotent: a finished job is left alone; a job whose worker died reruns, which
     is safe because the import writes in one transaction)."""
-    from surveys.importer import owners_import, responses_import
-
     job = ImportJob.objects.select_related("survey", "created_by").get(pk=job_id)
     if job.status in (ImportJob.Status.SUCCEEDED, ImportJob.Status.FAILED, ImportJob.Status.UNCHANGED):
         return job
@@ -141,14 +206,11 @@ def import_job_run(*, job_id: int) -> ImportJob:
     try:
         with job.file.open("rb") as handle:
             data = handle.read()
-        if job.kind == ImportJob.Kind.RESPONSES:
-            result = responses_import(
-                survey=job.survey, data=data, file_name=job.file_name, user=job.created_by, progress=writer
-            )
-        elif job.kind == ImportJob.Kind.OWNERS:
-            result = owners_import(data=data, file_name=job.file_name, user=job.created_by, progress=writer)
-        else:
+        registered = import_kind(job.kind)
+        if registered is None:
             result = ImportResult.refusal([f"不支持的导入类型“{job.kind}”"])
+        else:
+            result = registered.run(job=job, data=data, progress=writer)
     except Exception:
         logger.exception("import job %s failed", job.pk)
         ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(

@@ -8,7 +8,6 @@ so what was checked is what gets written.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -17,20 +16,17 @@ from django.utils import timezone
 
 from core.spreadsheets import cells
 from core.spreadsheets.cells import ColumnSpec, IssueList, ParsedColumn
-from core.spreadsheets.files import Sheet, UnreadableFile, read_sheet, upload_check
-from core.spreadsheets.results import ImportResult
+from core.spreadsheets.files import read_checked
+from core.spreadsheets.results import ImportResult, Progress, report_progress
 from owners.stages import stages_as_of
+from surveys.answers import answer_codes, encode_answer_matrix
 from surveys.events import responses_changed_send
 from surveys.importing.bulk import insert_with_history, update_with_history
 from surveys.importing.owners import owner_write_plan, project_plan, stored_move_in, stored_owners
-from surveys.models import NOT_ANSWERED, Channel, Response, Survey
+from surveys.models import Channel, Response, Survey
 
 CHANNEL_REASON = "调查方式必须是 电话、网络、上门、纸质（或 phone、online、visit、paper）之一"
-parse_channel = cells.choice_parser(
-    {"电话": Channel.PHONE.value, "网络": Channel.ONLINE.value, "上门": Channel.VISIT.value, "纸质": Channel.PAPER.value,
-     **{code: code for code in Channel.values}},
-    CHANNEL_REASON,
-)
+parse_channel = cells.labelled_choice_parser(Channel.choices, CHANNEL_REASON)
 
 logger = logging.getLogger(__name__)
 
@@ -51,18 +47,17 @@ META_COLUMNS = (
 
 RESPONSE_COMPARED = ("owner_id", "project_id", "surveyed_on", "stage", "channel", "answers")
 
-Progress = Callable[[int], None] | None
 
 
 def response_columns(*, survey: Survey) -> list[ColumnSpec]:
-    """The file's columns for this survey: the fixed ones, then one per question in question order."""
-    from surveys.selectors import survey_questions
+    """The file's columns for this survey: the fixed ones, then one per scored question in answer-string order."""
+    from surveys.selectors import survey_answer_questions
 
     return [
         *META_COLUMNS,
         *(
             ColumnSpec(q.code, q.label, cells.parse_score, column_required=q.required)
-            for q in survey_questions(survey=survey)
+            for q in survey_answer_questions(survey=survey)
         ),
     ]
 
@@ -77,53 +72,19 @@ def import_lock() -> None:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
-def report(progress: Progress, percent: int) -> None:
-    if progress is not None:
-        progress(max(0, min(100, int(percent))))
-
-
-def read_checked(*, data: bytes, file_name: str) -> Sheet | ImportResult:
-    """The sheet, or the refusal as a result."""
-    refusals = upload_check(file_name=file_name, data=data)
-    if refusals:
-        return ImportResult.refusal(refusals, file_name=file_name)
-    try:
-        sheet = read_sheet(data=data, file_name=file_name)
-    except UnreadableFile as exc:
-        return ImportResult.refusal([str(exc)], file_name=file_name)
-    if sheet.row_count == 0 and all(not header for header in sheet.headers):
-        return ImportResult.refusal(["文件中没有内容：第 1 行应为列标题"], file_name=file_name)
-    return sheet
-
-
-def parse_all(sheet: Sheet, specs: list[ColumnSpec], issues: IssueList) -> dict[str, ParsedColumn]:
-    found = cells.map_headers(sheet, specs, issues)
-    by_key = {spec.key: spec for spec in specs}
-    return {
-        key: cells.parse_column(sheet, by_key[key], index, header, issues) for key, (index, header) in found.items()
-    }
-
-
-def encode_answer_matrix(codes: list[str], scores: dict[str, np.ndarray | ParsedColumn], n: int) -> np.ndarray:
-    """``surveys.answers.encode_answers`` over all rows at once: one character per question, '-' when the
-    column is missing (not asked) or the cell blank (not answered)."""
-    if not codes:
-        return np.full(n, "", dtype=object)
-    matrix = np.full((n, len(codes)), NOT_ANSWERED, dtype="<U1")
+def score_matrix(codes: list[str], columns: dict[str, ParsedColumn], n: int) -> np.ndarray:
+    """The parsed score columns as the codec's int8 matrix (0 = not answered, and for a column not in the file)."""
+    matrix = np.zeros((n, len(codes)), dtype=np.int8)
     for position, code in enumerate(codes):
-        column = scores.get(code)
+        column = columns.get(code)
         if column is None:
             continue
-        if isinstance(column, ParsedColumn) and column.codes is not None:
-            # A column holds a handful of distinct scores: encode those, then spread them.
-            chars = np.array([NOT_ANSWERED if v is None else str(v) for v in column.uniques], dtype="<U1")
-            matrix[:, position] = chars[column.codes]
-            continue
-        values = column.values if isinstance(column, ParsedColumn) else column
-        answered = np.fromiter((value is not None for value in values), dtype=bool, count=n)
-        matrix[answered, position] = [str(value) for value in values[answered]]
-    joined = np.ascontiguousarray(matrix).view(f"<U{len(codes)}").ravel()
-    return joined.astype(object)
+        if column.codes is not None:
+            # A column holds a handful of distinct scores: convert those, then spread them.
+            matrix[:, position] = np.array([v or 0 for v in column.uniques], dtype=np.int8)[column.codes]
+        else:
+            matrix[:, position] = np.array([v or 0 for v in column.values], dtype=np.int8)
+    return matrix
 
 
 def responses_import(
@@ -135,17 +96,17 @@ def responses_import(
     date updated, each questionnaire number creates or updates its response (stage frozen as of the survey
     date); unchanged rows are not touched. History rows name ``user``.
     """
-    report(progress, 1)
+    report_progress(progress, 1)
     sheet = read_checked(data=data, file_name=file_name)
     if isinstance(sheet, ImportResult):
         return sheet
-    report(progress, 30)
-    from surveys.selectors import survey_questions
+    report_progress(progress, 30)
+    from surveys.selectors import survey_answer_questions
 
-    questions = survey_questions(survey=survey)
+    question_codes = answer_codes(survey_answer_questions(survey=survey))
     specs = response_columns(survey=survey)
     issues = IssueList()
-    parsed = parse_all(sheet, specs, issues)
+    parsed = cells.parse_columns(sheet, specs, issues)
     n = sheet.row_count
     if n == 0:
         issues.add(row=0, column="", value=file_name, reason="文件中没有数据行（第 2 行起应为每份问卷一行）")
@@ -162,7 +123,7 @@ def responses_import(
     project_name = values.get("project_name", empty)
     owner_header = parsed["owner_name"].header if "owner_name" in parsed else "业主姓名"
     _check_duplicates(parsed, qno, code, unit, name, rows, issues)
-    report(progress, 45)
+    report_progress(progress, 45)
 
     user_id = getattr(user, "pk", None)
     now = timezone.now()
@@ -207,7 +168,7 @@ def responses_import(
                     )
             if issues:
                 return ImportResult(errors=issues.sorted(), total_rows=n)
-            report(progress, 55)
+            report_progress(progress, 55)
 
             # Plan the writes.
             projects.create(at=now)
@@ -221,7 +182,7 @@ def responses_import(
             }
             owner_plan = owner_write_plan(owners=file_owners, project_ids=projects.ids, stored=stored, at=now)
             owner_plan.write(user_id=user_id, at=now, reason=reason, progress=None)
-            report(progress, 70)
+            report_progress(progress, 70)
             if not has_move_in_column:  # not in the file: the stage follows what is stored
                 move_in = np.array(
                     [stored_move_in(stored, projects.ids[c], u, nm) for c, u, nm in zip(code, unit, name, strict=True)],
@@ -229,9 +190,7 @@ def responses_import(
                 )
             surveyed_on = values["surveyed_on"]
             stage = stages_as_of(move_in, surveyed_on)
-            answers = encode_answer_matrix(
-                [q.code for q in questions], {q.code: parsed[q.code] for q in questions if q.code in parsed}, n
-            )
+            answers = encode_answer_matrix(score_matrix(question_codes, parsed, n))
             channel = values.get("channel", empty)
             inserts, updates, unchanged = [], [], 0
             owner_ids, project_ids = owner_plan.ids, projects.ids
@@ -272,7 +231,7 @@ def responses_import(
             total_writes = max(len(inserts) + len(updates), 1)
 
             def write_progress(done: int) -> None:
-                report(progress, 70 + 28 * done / total_writes)
+                report_progress(progress, 70 + 28 * done / total_writes)
 
             insert_with_history(Response, inserts, user_id=user_id, at=now, reason=reason, progress=write_progress)
             update_with_history(
@@ -291,7 +250,7 @@ def responses_import(
         return ImportResult.refusal(
             ["导入期间有人同时修改了这些业主或答卷，本次未写入任何数据：请稍后重新导入"], file_name=file_name
         )
-    report(progress, 100)
+    report_progress(progress, 100)
     return ImportResult(created=len(inserts), updated=len(updates), unchanged=unchanged, total_rows=n)
 
 

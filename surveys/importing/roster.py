@@ -11,9 +11,10 @@ from django.utils import timezone
 
 from core.spreadsheets import cells
 from core.spreadsheets.cells import ColumnSpec, IssueList
-from core.spreadsheets.results import ImportResult
+from core.spreadsheets.files import read_checked
+from core.spreadsheets.results import ImportResult, Progress, report_progress
 from surveys.importing.owners import owner_write_plan, project_plan, stored_owners
-from surveys.importing.responses import Progress, import_lock, parse_all, read_checked, report
+from surveys.importing.responses import import_lock
 
 logger = logging.getLogger(__name__)
 
@@ -32,13 +33,13 @@ def owners_import(*, data: bytes, file_name: str, user=None, progress: Progress 
     """Import an owner roster: one row per owner (project, unit, name). New project codes create projects;
     a known owner's phone, contract and move-in dates are updated in place (a blank cell keeps what is
     stored). Counts are of owners."""
-    report(progress, 1)
+    report_progress(progress, 1)
     sheet = read_checked(data=data, file_name=file_name)
     if isinstance(sheet, ImportResult):
         return sheet
-    report(progress, 30)
+    report_progress(progress, 30)
     issues = IssueList()
-    parsed = parse_all(sheet, list(ROSTER_COLUMNS), issues)
+    parsed = cells.parse_columns(sheet, list(ROSTER_COLUMNS), issues)
     n = sheet.row_count
     if n == 0:
         issues.add(row=0, column="", value=file_name, reason="文件中没有数据行（第 2 行起应为每位业主一行）")
@@ -68,7 +69,7 @@ def owners_import(*, data: bytes, file_name: str, user=None, progress: Progress 
                 reason=f"同一业主（楼盘 {code[position]}、房号 {unit[position]}、{name[position]}）在文件中出现两次：与第 {first} 行相同",
                 column_index=parsed["owner_name"].index,
             )
-    report(progress, 45)
+    report_progress(progress, 45)
     user_id = getattr(user, "pk", None)
     now = timezone.now()
     reason = f"导入名册：{file_name}"[:100]
@@ -91,7 +92,7 @@ def owners_import(*, data: bytes, file_name: str, user=None, progress: Progress 
                     )
             if issues:
                 return ImportResult(errors=issues.sorted(), total_rows=n)
-            report(progress, 55)
+            report_progress(progress, 55)
             stored = stored_owners(project_ids=list(projects.ids.values()))
             projects.create(at=now)
             phone = values.get("phone", empty)
@@ -112,5 +113,5 @@ def owners_import(*, data: bytes, file_name: str, user=None, progress: Progress 
         return ImportResult.refusal(
             ["导入期间有人同时修改了这些业主，本次未写入任何数据：请稍后重新导入"], file_name=file_name
         )
-    report(progress, 100)
+    report_progress(progress, 100)
     return ImportResult(created=len(plan.inserts), updated=len(plan.updates), unchanged=plan.unchanged, total_rows=n)

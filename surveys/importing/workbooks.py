@@ -34,9 +34,9 @@ EXAMPLE_META = {
 def response_template_xlsx(*, survey: Survey) -> bytes:
     """The survey's import columns with Chinese headers, an example row, and 1–5 validation on score cells."""
     from surveys.importing.responses import META_COLUMNS
-    from surveys.selectors import survey_questions
+    from surveys.selectors import survey_answer_questions
 
-    questions = survey_questions(survey=survey)
+    questions = survey_answer_questions(survey=survey)
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "问卷数据"
