@@ -86,7 +86,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "core.middleware.AccessLogMiddleware",
-    "core.middleware.LoginRequiredMiddleware",
+    "core.middleware.LoginRequiredMiddleware",  # Django's, with the API answering 401 itself
     "core.middleware.ContentSecurityPolicyMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
