@@ -64,6 +64,16 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(skip)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _static_files_found_when_asked():
+    """Every test client builds its own middleware, and whitenoise (serving from the finders, without collectstatic)
+    would list and stat every static file each time: most of an API test's time. Looking a file up when it is asked
+    for serves the same files; the production stack test keeps the collected manifest."""
+    from django.conf import settings
+
+    settings.WHITENOISE_AUTOREFRESH = True
+
+
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
