@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import psycopg
 
@@ -31,6 +32,16 @@ SEEDED_PROJECTS = 20
 
 def database_url(name: str) -> str:
     return f"{PG_SERVER}/{name}"
+
+
+def client_tools() -> tuple[list[str], dict[str, str]]:
+    """Connection options and environment for PostgreSQL's own tools (pg_dump, createdb, pg_restore) on PG_SERVER."""
+    server = urlsplit(PG_SERVER)
+    options = ["-h", server.hostname or "127.0.0.1", "-p", str(server.port or 5432), "-U", unquote(server.username or "postgres")]
+    env = dict(os.environ)
+    if server.password:
+        env["PGPASSWORD"] = unquote(server.password)
+    return options, env
 
 
 def admin() -> psycopg.Connection:

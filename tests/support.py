@@ -41,8 +41,5 @@ def redis_available() -> bool:
     return port_open("127.0.0.1", 6379)
 
 
-def postgres_available() -> bool:
-    return port_open("127.0.0.1", 5432)
-
 # The survey firm's sample delivery (shared/samples/), copied so the suite runs wherever the clone lives.
 SAMPLE_XLSX = Path(__file__).resolve().parent / "data" / "survey-firm-sample.xlsx"
