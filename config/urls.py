@@ -8,6 +8,16 @@ from core import views as health
 from core.forms import NewPasswordForm, PasswordResetRequestForm
 from dashboards import views as dashboards
 
+
+def admin_login(request):
+    """The admin's login page, for someone already signed in (it says when the account may not use the admin).
+
+    Django marks the admin's own login public; here it needs login like every page, so an anonymous visitor is sent
+    to the site's one login page.
+    """
+    return admin.site.login(request)
+
+
 urlpatterns = [
     path("", dashboards.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
@@ -27,6 +37,8 @@ urlpatterns = [
     path("plans/", include("improvement_plans.urls")),
     path("api/", include("config.api_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    # Before the admin's own login, which Django makes public: anonymous visitors sign in on the site's login page.
+    path("admin/login/", admin_login),
     path("admin/", admin.site.urls),
 ]
 

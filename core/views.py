@@ -1,13 +1,16 @@
 """Health checks for load balancers and orchestrators: no login, no session."""
 
+from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import JsonResponse
 
 
+@login_not_required
 def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
+@login_not_required
 def readyz(request):
     """Ready when the database answers and, if one is configured, the broker does."""
     from django.conf import settings

@@ -1,4 +1,8 @@
-"""Django admin for plans: for the administrator to look and mend; the workflow itself runs through the pages."""
+"""Django admin for plans: for the administrator to look and mend; the workflow itself runs through the pages.
+
+Workflow state is read-only here: a plan's status and version, an action item's progress status, its promotion and
+its pilot outcome, and the records the workflow writes (transitions, progress notes, comments) with who and when.
+"""
 
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
@@ -6,12 +10,22 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from improvement_plans.models import ActionItem, ImprovementPlan, PlanComment, PlanTransition, ProgressNote
 
+# Moved only by the workflow's services (progress notes, promotion, the pilot's outcome).
+ITEM_WORKFLOW_FIELDS = ["status", "promoted_at", "outcome", "outcome_reference", "no_promise_to_owners"]
+
 
 class ActionItemInline(admin.TabularInline):
+    """The plan's items at a glance; each is mended on its own page (the link), where the workflow fields are fixed."""
+
     model = ActionItem
     extra = 0
     fields = ["kind", "title", "measure_category", "responsible_department", "due_on", "status"]
+    readonly_fields = fields
+    can_delete = False
     show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 class PlanTransitionInline(admin.TabularInline):
@@ -31,6 +45,9 @@ class PlanCommentInline(admin.TabularInline):
     extra = 0
     fields = ["created_at", "author", "text"]
     readonly_fields = ["created_at", "author"]
+
+    def has_add_permission(self, request, obj=None):
+        return False  # a comment is written on the plan's page, by its author
 
 
 @admin.register(ImprovementPlan)
@@ -66,6 +83,10 @@ class ProgressNoteInline(admin.TabularInline):
     model = ProgressNote
     extra = 0
     fields = ["created_at", "author", "percent", "text"]
+    readonly_fields = ["created_at", "author", "percent"]
+
+    def has_add_permission(self, request, obj=None):
+        return False  # progress is reported on the item's page, by the responsible department
 
 
 @admin.register(ActionItem)
@@ -76,14 +97,26 @@ class ActionItemAdmin(SimpleHistoryAdmin):
     list_select_related = ["plan", "responsible_department"]
     inlines = [ProgressNoteInline]
 
+    def get_readonly_fields(self, request, obj=None):
+        # A saved item's kind changes only by promotion (a research topic becoming an improvement item).
+        return ["kind", *ITEM_WORKFLOW_FIELDS] if obj is not None else ITEM_WORKFLOW_FIELDS
+
 
 @admin.register(PlanTransition)
 class PlanTransitionAdmin(admin.ModelAdmin):
+    """The approval trail is evidence: administrators read it, nobody writes, edits or deletes it."""
+
     list_display = ["plan", "action", "from_status", "to_status", "by", "at"]
     list_filter = ["action"]
     list_select_related = ["plan", "by"]
 
+    def has_add_permission(self, request):
+        return False
+
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 
@@ -91,3 +124,7 @@ class PlanTransitionAdmin(admin.ModelAdmin):
 class PlanCommentAdmin(admin.ModelAdmin):
     list_display = ["plan", "author", "created_at"]
     list_select_related = ["plan", "author"]
+    readonly_fields = ["plan", "author", "created_at"]
+
+    def has_add_permission(self, request):
+        return False  # a comment is written on the plan's page, by its author

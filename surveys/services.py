@@ -1,5 +1,6 @@
 """Writes of surveys and single responses (the importer is in ``surveys.importer``)."""
 
+from collections.abc import Iterable
 from datetime import date
 
 from django.core.exceptions import ValidationError
@@ -50,6 +51,22 @@ def survey_create(
     return survey
 
 
+def response_check(*, survey: Survey, owner: Owner, questionnaire_no: str, scores: dict[str, int | None]) -> str:
+    """The checks every write of one questionnaire passes, whatever its path (entry, API, admin); the answer string.
+
+    Raises ValidationError keyed by field: ``scores`` when a required question is unanswered, ``questionnaire_no``
+    when another owner's response in this survey has the number.
+    """
+    questions = survey_answer_questions(survey=survey)
+    missing = [q.label for q in questions if q.required and scores.get(q.code) is None]
+    if missing:
+        raise ValidationError({"scores": f"必答题未回答：{'、'.join(missing)}"})
+    clash = Response.objects.filter(survey=survey, questionnaire_no=questionnaire_no).exclude(owner=owner)
+    if clash.exists():
+        raise ValidationError({"questionnaire_no": f"问卷编号“{questionnaire_no}”在本次调查中已被其他业主使用"})
+    return encode_answers(answer_codes(questions), scores)
+
+
 def response_submit(
     *,
     survey: Survey,
@@ -63,19 +80,10 @@ def response_submit(
 
     Returns (response, created). The stage is frozen as of the survey date; the recompute is queued on commit.
     """
-    questions = survey_answer_questions(survey=survey)
-    missing = [q.label for q in questions if q.required and scores.get(q.code) is None]
-    if missing:
-        raise ValidationError({"scores": f"必答题未回答：{'、'.join(missing)}"})
-    answers = encode_answers(answer_codes(questions), scores)
     stage = stage_as_of(owner.move_in_date, surveyed_on)
     with transaction.atomic():
         response = Response.objects.select_for_update().filter(survey=survey, owner=owner).first()
-        clash = Response.objects.filter(survey=survey, questionnaire_no=questionnaire_no)
-        if response is not None:
-            clash = clash.exclude(pk=response.pk)
-        if clash.exists():
-            raise ValidationError({"questionnaire_no": f"问卷编号“{questionnaire_no}”在本次调查中已被其他业主使用"})
+        answers = response_check(survey=survey, owner=owner, questionnaire_no=questionnaire_no, scores=scores)
         created = response is None
         if created:
             response = Response(survey=survey, owner=owner, project_id=owner.project_id)
@@ -89,3 +97,19 @@ def response_submit(
         response.save()
         responses_changed_send(survey_id=survey.pk)
     return response, created
+
+
+def responses_delete(*, responses: Iterable[Response]) -> int:
+    """Delete responses (the admin's path): each leaves a deletion row in its history, and every survey that lost
+    one is recomputed on commit. Returns how many were deleted."""
+    deleted = 0
+    surveys: set[int] = set()
+    with transaction.atomic():
+        for response in responses:  # one by one, so that each deletion is recorded in the history
+            surveys.add(response.survey_id)
+            response.delete()
+            deleted += 1
+        for survey_id in sorted(surveys):
+            responses_changed_send(survey_id=survey_id)
+    return deleted
+

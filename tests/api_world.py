@@ -1,7 +1,17 @@
-"""A small, complete world for the API and security tests: two projects, owners with phones, one computed survey."""
+"""A small, complete world for the API and security tests: two projects, owners with phones, one computed survey.
 
+A module builds it once (``shared_world``) and each test starts from it: the world lives in a transaction that stays
+open while the module's tests run, each test's own transaction is a savepoint inside it and rolls back to it, and the
+world is rolled back when the module is done.
+"""
+
+import copy
+import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+
+from django.db import transaction
 
 from owners.models import Owner, Project
 from satisfaction.services import metrics_compute
@@ -42,3 +52,41 @@ def build_world(*, code: str = "2026-annual") -> World:
         )
     metrics_compute(survey_id=survey.pk)
     return world
+
+
+def _transactional(item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    fixtures = getattr(item, "fixturenames", ())
+    return bool(marker and marker.kwargs.get("transaction")) or "transactional_db" in fixtures or "live_server" in fixtures
+
+
+def shared_world(request, django_db_blocker, build: Callable[[], World] = build_world) -> Iterator[World]:
+    """The body of a module-scoped, autouse fixture: ``build()`` once for the module, rolled back after its last test.
+
+    Every test of the module then sees the same rows, whichever ran before it. A transactional test (live server,
+    browser) would commit or flush inside the open transaction: such tests belong in a module of their own, and this
+    refuses to start otherwise.
+    """
+    module = request.node
+    mixed = [item.name for item in request.session.items if item.module is module.obj and _transactional(item)]
+    if mixed:
+        raise RuntimeError(f"{module.name} shares a world between its tests; move the transactional ones out: {mixed}")
+    outer = transaction.atomic()
+    with django_db_blocker.unblock():  # only while building and rolling back: the tests keep their own db access
+        outer.__enter__()
+        try:
+            world = build()
+        except BaseException:
+            outer.__exit__(*sys.exc_info())
+            raise
+    try:
+        yield world
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
+def fresh(world: World) -> World:
+    """A test's own copy of the shared world's objects, so that a test changing one in memory affects no other."""
+    return copy.deepcopy(world)

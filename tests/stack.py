@@ -16,8 +16,11 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import psycopg
+
+from tests.support import HUNG_SECONDS
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -29,6 +32,16 @@ SEEDED_PROJECTS = 20
 
 def database_url(name: str) -> str:
     return f"{PG_SERVER}/{name}"
+
+
+def client_tools() -> tuple[list[str], dict[str, str]]:
+    """Connection options and environment for PostgreSQL's own tools (pg_dump, createdb, pg_restore) on PG_SERVER."""
+    server = urlsplit(PG_SERVER)
+    options = ["-h", server.hostname or "127.0.0.1", "-p", str(server.port or 5432), "-U", unquote(server.username or "postgres")]
+    env = dict(os.environ)
+    if server.password:
+        env["PGPASSWORD"] = unquote(server.password)
+    return options, env
 
 
 def admin() -> psycopg.Connection:
@@ -79,7 +92,7 @@ def base_env(db_name: str, **extra: str) -> dict[str, str]:
     return env
 
 
-def manage(db_name: str, *args: str, env: dict | None = None, timeout: float = 180, check: bool = True):
+def manage(db_name: str, *args: str, env: dict | None = None, timeout: float = HUNG_SECONDS, check: bool = True):
     result = subprocess.run(
         [str(BIN / "python"), "manage.py", *args],
         cwd=ROOT,
@@ -140,14 +153,24 @@ def port_open(port: int) -> bool:
         return False
 
 
-def wait_for(predicate: Callable[[], object], *, timeout: float, interval: float = 0.2, what: str = "condition"):
+def wait_for(
+    predicate: Callable[[], object],
+    *,
+    timeout: float = HUNG_SECONDS,
+    interval: float = 0.2,
+    what: str | Callable[[], str] = "condition",
+):
+    """Poll until ``predicate`` is true and return its value; ``timeout`` only stops a hung test.
+
+    ``what`` names the wait in the failure message; a callable (a process's log) is read at the failure, not before.
+    """
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+            raise AssertionError(f"timed out after {timeout} s waiting for {what() if callable(what) else what}")
         time.sleep(interval)
 
 
@@ -200,7 +223,7 @@ def start_redis(port: int, log_dir: Path) -> Process:
         os.environ.copy(),
         log_dir,
     )
-    wait_for(lambda: port_open(port), timeout=10, what=f"redis on {port}")
+    wait_for(lambda: port_open(port), what=f"redis on {port}")
     return process
 
 

@@ -8,6 +8,11 @@ from pathlib import Path
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# How long a wait for a process, a worker or a page may last before the test is declared hung. No test asserts a
+# duration (speed goals live in bench/): a wait ends as soon as its condition holds, and this limit only stops a test
+# that would otherwise wait forever, so it is generous enough for a busy shared machine many times slower than a
+# quiet one.
+HUNG_SECONDS = 300
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -35,9 +40,6 @@ def chromium_path() -> str | None:
 def redis_available() -> bool:
     return port_open("127.0.0.1", 6379)
 
-
-def postgres_available() -> bool:
-    return port_open("127.0.0.1", 5432)
 
 # The survey firm's sample delivery (shared/samples/), copied so the suite runs wherever the clone lives.
 SAMPLE_XLSX = Path(__file__).resolve().parent / "data" / "survey-firm-sample.xlsx"

@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from departments.models import Department
 from feedback.models import Feedback
 from improvement_plans.models import ActionItem, ImprovementPlan
-from tests.api_world import build_world
+from tests.api_world import World, build_world, fresh, shared_world
 
 pytestmark = pytest.mark.django_db
 
@@ -40,8 +40,7 @@ def marker(port: str, what: str) -> str:
     return f"标记-{what}-{port}-7f3a"
 
 
-@pytest.fixture
-def world(db):
+def build_matrix_world() -> World:
     world = build_world()
     world.feedback, world.plans, world.items = {}, {}, {}
     for port in PORTS:
@@ -55,6 +54,16 @@ def world(db):
             responsible_department=Department.objects.get(code=DEPARTMENT_OF_PORT[port]),
         )
     return world
+
+
+@pytest.fixture(scope="module", autouse=True)
+def module_world(request, django_db_setup, django_db_blocker):
+    yield from shared_world(request, django_db_blocker, build=build_matrix_world)
+
+
+@pytest.fixture
+def world(module_world, db):
+    return fresh(module_world)
 
 
 def client_for(user) -> APIClient:

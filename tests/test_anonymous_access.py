@@ -1,7 +1,11 @@
 """Every URL needs login except the login and password-reset pages, the health checks, the token exchange and static files."""
 
 import pytest
+from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.views import LoginView
+from django.http import HttpResponse
 from django.test import Client
+from django.urls import path as route
 
 from tests.url_walk import all_paths
 
@@ -92,3 +96,40 @@ def test_choosing_a_language_anonymously_only_sets_a_cookie():
     # Either the switch is public and sets nothing but the language, or it sends the visitor to log in.
     assert answer.status_code == 302 and answer["Location"].startswith("/accounts/login/")
     assert set(answer.cookies) <= {"django_language", "csrftoken"}
+
+
+@login_not_required
+def a_public_page(request):
+    return HttpResponse("公开")
+
+
+def a_page(request):
+    return HttpResponse("内部")
+
+
+# A tiny URLconf of its own for the test below (``pytest.mark.urls``), with the site's login page.
+urlpatterns = [
+    route("public/", a_public_page),
+    route("internal/", a_page),
+    route("accounts/login/", LoginView.as_view(), name="login"),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.urls("tests.test_anonymous_access")
+def test_a_page_is_public_only_when_its_view_is_marked_login_not_required():
+    # Making a page public (say, an owner's survey link) is one decorator on its view; forgetting it keeps it private.
+    client = Client()
+    assert client.get("/public/").content.decode() == "公开"
+    assert client.get("/internal/")["Location"] == "/accounts/login/?next=/internal/"
+
+
+@pytest.mark.django_db
+def test_the_admin_sends_visitors_to_the_sites_login_and_tells_a_signed_in_non_administrator_why(staff):
+    client = Client()
+    assert client.get("/admin/")["Location"] == "/accounts/login/?next=/admin/"
+    assert client.get("/admin/login/?next=/admin/")["Location"].startswith("/accounts/login/?next=/admin/login/")
+    client.force_login(staff)
+    answer = client.get("/admin/", follow=True)
+    assert answer.redirect_chain == [("/admin/login/?next=/admin/", 302)]
+    assert answer.status_code == 200 and "staff" in answer.content.decode()

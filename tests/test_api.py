@@ -9,16 +9,21 @@ from statsmodels.stats.proportion import proportion_confint
 from owners.models import Owner
 from surveys.answers import decode_answers
 from surveys.models import Question, Response
-from tests.api_world import build_world
+from tests.api_world import fresh, shared_world
 from tests.conftest import PASSWORD
 from tests.support import SAMPLE_XLSX
 
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(scope="module", autouse=True)
+def module_world(request, django_db_setup, django_db_blocker):
+    yield from shared_world(request, django_db_blocker)
+
+
 @pytest.fixture
-def world(db):
-    return build_world()
+def world(module_world, db):
+    return fresh(module_world)
 
 
 @pytest.fixture
@@ -233,25 +238,6 @@ def test_an_upload_that_fails_the_file_check_is_a_400_with_the_reason(staff, wor
     answer = as_user(staff).post("/api/v1/imports/", {"kind": "responses", "survey": "2026-annual", "file": upload}, format="multipart")
     assert answer.status_code == 400
     assert "宏" in str(answer.json()["file"])
-
-
-@pytest.mark.browser
-@pytest.mark.django_db(transaction=True)
-def test_the_api_docs_page_renders_under_our_csp_without_a_cdn(page, staff):
-    from tests.conftest import login, screenshot
-
-    problems = []
-    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-    page.on("request", lambda request: problems.append(f"off-site {request.url}") if not request.url.startswith(page.base_url) and not request.url.startswith("data:") else None)
-    page.on("response", lambda response: problems.append(f"{response.status} {response.url}") if response.status >= 400 else None)
-    login(page, staff)
-    page.goto(f"{page.base_url}/api/docs/")
-    page.wait_for_selector(".swagger-ui .opblock-tag", timeout=15000)
-    tags = page.locator(".swagger-ui .opblock-tag").all_inner_texts()
-    assert any("owners" in tag for tag in tags) and any("metrics" in tag for tag in tags)
-    assert page.locator(".swagger-ui .info .title").inner_text().startswith("客户满意度管理 API")
-    screenshot(page, "api-docs-staff")
-    assert [p for p in problems if "Content Security Policy" in p or "off-site" in p] == []
 
 
 def test_owners_are_for_brand_service_staff_only(manager, committee_member, property_head, world):

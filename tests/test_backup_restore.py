@@ -7,6 +7,7 @@ import subprocess
 import pytest
 
 from tests import stack
+from tests.support import HUNG_SECONDS
 
 pytestmark = pytest.mark.integration
 
@@ -38,12 +39,12 @@ def test_a_custom_format_dump_restores_into_an_empty_database_with_every_row(dat
     assert before["satisfaction_metricsnapshot"] > 0 and before["satisfaction_metricrun"] > 0
 
     dump = tmp_path / "csm.dump"
-    server = ["-h", "127.0.0.1", "-p", "5432", "-U", "postgres"]
-    subprocess.run(["pg_dump", *server, "-Fc", "-f", str(dump), source], check=True, timeout=120)
-    subprocess.run(["createdb", *server, "-T", "template0", target], check=True, timeout=60)
+    server, env = stack.client_tools()
+    subprocess.run(["pg_dump", *server, "-Fc", "-f", str(dump), source], check=True, env=env, timeout=HUNG_SECONDS)
+    subprocess.run(["createdb", *server, "-T", "template0", target], check=True, env=env, timeout=HUNG_SECONDS)
     subprocess.run(
         ["pg_restore", *server, "--no-owner", "--exit-on-error", "-j", "2", "-d", target, str(dump)],
-        check=True, timeout=120,
+        check=True, env=env, timeout=HUNG_SECONDS,
     )
 
     assert tables(target) == tables(source)

@@ -22,7 +22,7 @@ from satisfaction.models import MetricRun, MetricSnapshot
 from satisfaction.selectors import survey_frame
 from satisfaction.services import metrics_compute, metrics_request_recompute
 from tests.metrics_support import QUESTIONS, random_frame, snapshot_values, survey_with_answers
-from tests.support import REDIS_URL
+from tests.support import HUNG_SECONDS, REDIS_URL
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -68,7 +68,7 @@ def worker(settings):
         _reset_connections_to_the_broker()
 
 
-def wait_for_runs_done(survey, ran: list, last_task: str, timeout: float = 60.0) -> None:
+def wait_for_runs_done(survey, ran: list, last_task: str, timeout: float = HUNG_SECONDS) -> None:
     """Until every run of the survey is done and the worker has finished ``last_task``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

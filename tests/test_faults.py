@@ -27,6 +27,9 @@ def test_time_limits_stay_below_the_brokers_visibility_timeout_and_tasks_ack_lat
     assert settings.CELERY_WORKER_PREFETCH_MULTIPLIER == 1
     assert settings.CELERY_TASK_SOFT_TIME_LIMIT < settings.CELERY_TASK_TIME_LIMIT
     assert settings.CELERY_TASK_TIME_LIMIT < settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    # A vanished broker fails a publish instead of hanging it: the sockets time out (the save then stays pending).
+    assert 0 < settings.CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] <= 10
+    assert 0 < settings.CELERY_BROKER_TRANSPORT_OPTIONS["socket_timeout"] <= 30
     for name in (
         "satisfaction.tasks.recompute_survey",
         "satisfaction.tasks.recompute_survey_partition",
@@ -159,7 +162,7 @@ def test_a_worker_killed_in_the_middle_of_a_partitioned_recompute_is_replaced_an
         CELERY_RESTORE_INTERVAL="1",
     )
     first = processes(stack.start_worker("doomed", env, tmp_path))
-    stack.wait_for(lambda: stack.worker_ready(first), timeout=30, what="the first worker")
+    stack.wait_for(lambda: stack.worker_ready(first), what="the first worker")
 
     sid = survey_id(fault_db)
     stack.query(
@@ -172,7 +175,7 @@ def test_a_worker_killed_in_the_middle_of_a_partitioned_recompute_is_replaced_an
     # Kill it once the dispatching task and two partitions have stored results, before the chord's callback ran.
     backend = redis.Redis.from_url(results)
     stack.wait_for(
-        lambda: len(backend.keys("celery-task-meta-*")) >= 3, timeout=30, interval=0.02, what="counted partitions"
+        lambda: len(backend.keys("celery-task-meta-*")) >= 3, interval=0.02, what="counted partitions"
     )
     first.kill()
     assert runs(fault_db)[-1][1] == RUNNING, show_logs(first)
@@ -183,7 +186,7 @@ def test_a_worker_killed_in_the_middle_of_a_partitioned_recompute_is_replaced_an
     second = processes(stack.start_worker("heir", env, tmp_path))
     try:
         stack.wait_for(
-            lambda: all(status == DONE for _, status in runs(fault_db)), timeout=75, interval=0.5,
+            lambda: all(status == DONE for _, status in runs(fault_db)), interval=0.5,
             what="the recompute to finish on the second worker",
         )
     except AssertionError as exc:  # the workers' logs as they are now, not as they were when it started
@@ -196,25 +199,23 @@ def test_a_worker_killed_in_the_middle_of_a_partitioned_recompute_is_replaced_an
 
 ENTRY = textwrap.dedent(
     """
-    import json, time
+    import json
     from datetime import date
     from owners.models import Owner, Project
     from surveys.models import Survey
     from surveys.services import response_submit
     survey = Survey.objects.get(code="{survey}")
     owner = Owner.objects.create(project=Project.objects.order_by("code").first(), unit="9-9-909", name="断网录入")
-    started = time.monotonic()
     response, created = response_submit(
         survey=survey, owner=owner, questionnaire_no="OUTAGE-1", surveyed_on=date(2026, 6, 15),
         scores={{"overall": 5, "repurchase": 4, "recommend": 2, "design": 3}},
     )
-    seconds = time.monotonic() - started
     # An upload through the pages or the API stores an import job and queues it: the web's own path.
     from surveys.services import import_job_start
     upload = "问卷编号,楼盘编码,楼盘名称,房号,业主姓名,调查日期,总体满意度,再次购买意愿,推荐意愿\\n"
     upload += "OUTAGE-4,OUT-02,断网上传楼盘,2-1-201,上传丙,2026-06-15,5,5,5\\n"
     job = import_job_start(kind="responses", survey=survey, data=upload.encode(), file_name="web.csv", user=None)
-    print(json.dumps({{"id": response.pk, "created": created, "seconds": seconds, "job": job.pk}}))
+    print(json.dumps({{"id": response.pk, "created": created, "job": job.pk}}))
     """
 )
 
@@ -239,16 +240,16 @@ def test_with_the_broker_down_entry_and_imports_still_save_and_run_and_the_recom
     )
     worker = processes(stack.start_worker("survivor", env, tmp_path))
     beat = processes(stack.start_beat(env, tmp_path))
-    stack.wait_for(lambda: stack.worker_ready(worker), timeout=30, what="the worker")
+    stack.wait_for(lambda: stack.worker_ready(worker), what="the worker")
     responses_before = stack.query(fault_db, "SELECT count(*) FROM surveys_response")[0][0]
 
     redis_server.stop()
     assert not stack.port_open(port)
 
-    entry = stack.manage(fault_db, "shell", "-c", ENTRY.format(survey=stack.SEEDED_SURVEY), env=env, timeout=60)
+    # The save returns (a hung publish would stop it at the generous limit): the broker's sockets time out.
+    entry = stack.manage(fault_db, "shell", "-c", ENTRY.format(survey=stack.SEEDED_SURVEY), env=env)
     saved = json.loads(entry.stdout.strip().splitlines()[-1])
     assert saved["created"] is True
-    assert saved["seconds"] < 15  # the save does not hang on the missing broker
     csv_path = tmp_path / "outage.csv"
     csv_path.write_text(IMPORT_CSV, encoding="utf-8")
     imported = stack.manage(fault_db, "import_responses", str(csv_path), "--survey", stack.SEEDED_SURVEY, env=env)
@@ -266,11 +267,10 @@ def test_with_the_broker_down_entry_and_imports_still_save_and_run_and_the_recom
     processes(stack.start_redis(port, tmp_path))
     stack.wait_for(
         lambda: stack.query(fault_db, headline_n)[0][0] == responses_before + 4,
-        timeout=75,
         interval=0.5,
-        what="the recompute after the broker came back\n" + show_logs(worker, beat),
+        what=lambda: "the recompute after the broker came back\n" + show_logs(worker, beat),
     )
-    stack.wait_for(lambda: PENDING not in {s for _, s in runs(fault_db)}, timeout=20, what="no pending run left")
+    stack.wait_for(lambda: PENDING not in {s for _, s in runs(fault_db)}, what="no pending run left")
     assert stack.query(fault_db, job_status, [saved["job"]])[0][0] == "succeeded"
     # Nothing written twice: one response per questionnaire number, one snapshot per slice.
     assert stack.query(fault_db, "SELECT count(*) FROM surveys_response")[0][0] == responses_before + 4

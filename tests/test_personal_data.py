@@ -21,7 +21,7 @@ from feedback.models import Feedback
 from owners.models import Owner, PhoneAccessLog
 from satisfaction.exports import metric_rows_xlsx
 from surveys.models import ImportJob, Response
-from tests.api_world import PHONES, build_world
+from tests.api_world import PHONES, fresh, shared_world
 from tests.conftest import PASSWORD
 from tests.support import SAMPLE_XLSX
 from tests.url_walk import all_paths
@@ -32,9 +32,14 @@ MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 SAMPLE = SAMPLE_XLSX
 
 
+@pytest.fixture(scope="module", autouse=True)
+def module_world(request, django_db_setup, django_db_blocker):
+    yield from shared_world(request, django_db_blocker)
+
+
 @pytest.fixture
-def world(db):
-    return build_world()
+def world(module_world, db):
+    return fresh(module_world)
 
 
 def session(user) -> APIClient:
@@ -163,19 +168,19 @@ def test_no_log_line_carries_a_full_phone_during_an_import_and_an_entry(staff, s
     settings.DEBUG = True  # Django then logs every SQL statement with its parameters
     caplog.set_level(logging.DEBUG)
     caplog.set_level(logging.DEBUG, logger="django.db.backends")
-    survey_create(code="2026-annual", name="2026 年度")
+    survey = survey_create(code="2026-logs", name="2026 年度")
     client = session(staff)
     with CaptureQueriesContext(connection), django_capture_on_commit_callbacks(execute=True):
         upload = SimpleUploadedFile(SAMPLE.name, SAMPLE.read_bytes())
-        answer = client.post("/api/v1/imports/", {"kind": "responses", "survey": "2026-annual", "file": upload}, format="multipart")
+        answer = client.post("/api/v1/imports/", {"kind": "responses", "survey": survey.code, "file": upload}, format="multipart")
     assert answer.status_code == 202, answer.content
     job = ImportJob.objects.get(pk=answer.json()["id"])
     assert job.status == ImportJob.Status.SUCCEEDED, (job.status, job.errors[:3], job.message)
-    assert Response.objects.count() == 240
+    assert Response.objects.filter(survey=survey).count() == 240
     owner = Owner.objects.exclude(phone="").order_by("id").first()
     with CaptureQueriesContext(connection):
         client.post("/api/v1/owners/", {"project": owner.project.code, "unit": "1-1-101", "name": "新人", "phone": "13566667777"}, format="json")
-        client.patch(f"/api/v1/responses/{Response.objects.order_by('id').first().pk}/", {"scores": {"overall": 3}}, format="json")
+        client.patch(f"/api/v1/responses/{Response.objects.filter(survey=survey).first().pk}/", {"scores": {"overall": 3}}, format="json")
         APIClient().post("/accounts/login/", {"username": "13566667777", "password": "x"})
     formatter = MaskPhoneFormatter("%(name)s %(message)s")
     text = "\n".join(formatter.format(record) for record in caplog.records)

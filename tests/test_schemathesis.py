@@ -20,7 +20,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
 )
 
-from tests.api_world import build_world
+from tests.api_world import shared_world
 
 MAX_EXAMPLES = 4
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance, negative_data_rejection]
@@ -41,10 +41,14 @@ def test_the_served_schema_is_the_generated_one(client, staff):
     assert "/api/v1/metrics/" in served["paths"]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def world(request, django_db_setup, django_db_blocker):
+    yield from shared_world(request, django_db_blocker)
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", ROLES)
-def test_every_operation_conforms_to_the_schema_for_each_role(role, request):
-    build_world()
+def test_every_operation_conforms_to_the_schema_for_each_role(world, role, request):
     user = request.getfixturevalue(role)
     token = Token.objects.create(user=user)
     app = get_wsgi_application()
