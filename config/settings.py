@@ -50,7 +50,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -267,10 +266,13 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# API tokens (core/tokens.py): hashed at rest, one per client, ended by logout and password change.
+API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 8)
+
 REST_FRAMEWORK = {
     # Token first: an unauthenticated call then gets 401 with "WWW-Authenticate: Token", not a bare 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "core.tokens.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
