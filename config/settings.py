@@ -75,6 +75,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything reads the body: size from Content-Length, NUL bytes, JSON depth (core/request_limits.py).
+    "core.request_limits.RequestLimitsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -203,7 +205,12 @@ WHITENOISE_USE_FINDERS = not env_bool("STATIC_MANIFEST", False)
 # Imports.
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 20 * 1024 * 1024)
 IMPORT_MAX_UNPACKED_BYTES = env_int("IMPORT_MAX_UNPACKED_BYTES", 200 * 1024 * 1024)
-DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Request bodies other than uploaded files (forms, JSON): refused beyond this, from Content-Length, before reading.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2 * 1024 * 1024)
+# The token URL answers without login: a login needs a few hundred bytes.
+TOKEN_URL = "/api/v1/auth/token/"
+TOKEN_MAX_BODY_BYTES = 4096
+JSON_MAX_DEPTH = 32
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 OWNER_RETENTION_DAYS = env_int("OWNER_RETENTION_DAYS", 365 * 10)
 
