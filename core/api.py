@@ -2,9 +2,12 @@
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import exceptions
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import exceptions, serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.views import exception_handler
+
+from core import text_limits
 
 
 class Pagination(PageNumberPagination):
@@ -23,3 +26,14 @@ def api_exception_handler(exc, context):
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
     return exception_handler(exc, context)
+
+
+@extend_schema_field({"type": "string", "maxLength": text_limits.CODE})
+class CodeRelatedField(serializers.SlugRelatedField):
+    """Another object named by its code (``slug_field``), at most ``text_limits.CODE`` characters: longer text is
+    refused before the lookup, and the schema says so."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and len(data) > text_limits.CODE:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data[:20] + "…")
+        return super().to_internal_value(data)

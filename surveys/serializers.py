@@ -3,6 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api import CodeRelatedField
 from core.logging import mask_phones
 from departments.ports import PortCode
 from owners.models import Owner
@@ -75,7 +76,7 @@ class ScoresField(serializers.Field):
 
 
 class ResponseSerializer(serializers.ModelSerializer):
-    survey = serializers.SlugRelatedField(slug_field="code", queryset=Survey.objects.order_by("id"))
+    survey = CodeRelatedField(slug_field="code", queryset=Survey.objects.order_by("id"))
     owner = serializers.PrimaryKeyRelatedField(queryset=Owner.objects.none())
     project = serializers.SlugRelatedField(slug_field="code", read_only=True)
     scores = ScoresField()
@@ -156,7 +157,7 @@ class ImportJobSummarySerializer(ImportJobSerializer):
 
 class ImportUploadSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=ImportJob.Kind.choices, default=ImportJob.Kind.RESPONSES)
-    survey = serializers.SlugRelatedField(
+    survey = CodeRelatedField(
         slug_field="code", queryset=Survey.objects.order_by("id"), required=False, allow_null=True
     )
     file = serializers.FileField(help_text="xlsx、xls 或 csv")

@@ -132,7 +132,7 @@ def test_every_text_field_of_every_model_has_a_maximum_length():
         and (model._meta.app_label, model._meta.model_name, field.name) not in SYSTEM_TEXT
         and not model._meta.model_name.startswith("historical")
     ]
-    assert unbounded == []
+    assert unbounded == [], unbounded
 
 
 def all_form_classes():
@@ -162,7 +162,7 @@ def test_every_free_text_field_of_every_form_has_a_maximum_length():
         for name, field in form.base_fields.items()
         if type(field) in (forms.CharField, forms.RegexField, forms.EmailField) and field.max_length is None
     ]
-    assert unbounded == []
+    assert unbounded == [], unbounded
 
 
 def test_every_string_the_api_accepts_has_a_maximum_length():
@@ -188,7 +188,7 @@ def test_every_string_the_api_accepts_has_a_maximum_length():
         if spec.get("type") == "string" and "maxLength" not in spec and "enum" not in spec
         and spec.get("format") not in {"date", "date-time", "binary", "uri"} and not spec.get("readOnly")
     ]
-    assert unbounded == []
+    assert unbounded == [], unbounded
 
 
 def test_a_feedback_description_beyond_its_limit_is_refused_with_a_message(world, staff):
@@ -221,3 +221,14 @@ def test_the_error_workbook_of_a_file_with_tens_of_thousands_of_columns_is_cappe
     listed = list(listing.iter_rows(values_only=True))
     assert len(listed) <= ERROR_WORKBOOK_MAX_ROWS + 2
     assert any("仅列出前" in str(cell) for row in listed[-1:] for cell in row if cell)
+
+
+def test_a_file_wider_than_any_questionnaire_is_refused_with_a_message(db):
+    from core.spreadsheets.files import SHEET_MAX_COLUMNS
+    from surveys.importer import responses_import
+    from surveys.services import survey_create
+
+    survey = survey_create(code="wide", name="宽表")
+    data = (",".join(f"c{n}" for n in range(SHEET_MAX_COLUMNS + 1)) + "\n").encode()
+    result = responses_import(data=data, file_name="wide.csv", survey=survey)
+    assert not result.ok and any("列数过多" in issue.reason for issue in result.errors)
