@@ -89,6 +89,7 @@ MIDDLEWARE = [
     "core.middleware.AccessLogMiddleware",
     "core.middleware.LoginRequiredMiddleware",
     "core.middleware.ContentSecurityPolicyMiddleware",
+    "core.middleware.PrivateCacheMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 

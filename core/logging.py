@@ -9,7 +9,13 @@ in LOGGING, and a formatter masks the final text, tracebacks included.
 import logging
 import re
 
-PHONE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+# A mainland mobile number as people write it: 13812345678, 138-1234-5678, 138 1234 5678, with +86 / 86 / 0086
+# in front, in ASCII or full-width digits and separators. The middle four digits are masked, the rest kept as written.
+_D = "[0-9０-９]"
+_SEP = "[ \u3000\\-－‐]?"
+PHONE = re.compile(
+    rf"(?<![0-9０-９])((?:(?:\+|＋|00)?[8８][6６]{_SEP})?[1１][3-9３-９]{_D}{_SEP})({_D}{{4}})({_SEP}{_D}{{4}})(?![0-9０-９])"
+)
 
 
 # /accounts/reset/<uidb64>/<token>/: the token part; "set-password" (where Django moves it into the session) is no secret.

@@ -11,6 +11,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from core.logging import mask_phones
 from core.spreadsheets.files import SHEET_MAX_COLUMNS, UnreadableFile, cell_text, read_sheet
 from core.spreadsheets.results import ImportIssue
 from core.spreadsheets.writing import safe_cell
@@ -122,6 +123,7 @@ def import_errors_xlsx(*, data: bytes, file_name: str, errors: list[ImportIssue]
         for extra in workbook.worksheets[1:]:
             workbook.remove(extra)
         headers = [cell_text(cell.value) for cell in sheet[1]]
+        _mask_sheet(sheet)
     else:
         workbook = Workbook()
         sheet = workbook.active
@@ -136,14 +138,17 @@ def import_errors_xlsx(*, data: bytes, file_name: str, errors: list[ImportIssue]
             continue
         cell = sheet.cell(row=issue.row, column=column)
         cell.fill = RED
-        text = issue.reason if cell.comment is None else f"{cell.comment.text}\n{issue.reason}"
+        reason = mask_phones(issue.reason)
+        text = reason if cell.comment is None else f"{cell.comment.text}\n{reason}"
         cell.comment = Comment(text, "导入检查")
     listing = workbook.create_sheet("错误清单")
     listing.append(["行", "列", "值", "原因"])
     for cell in listing[1]:
         cell.font = BOLD
     for issue in errors[:ERROR_WORKBOOK_MAX_ROWS]:
-        listing.append([issue.row, safe_cell(issue.column), safe_cell(issue.value), safe_cell(issue.reason)])
+        listing.append(
+            [issue.row, safe_cell(issue.column), safe_cell(mask_phones(issue.value)), safe_cell(mask_phones(issue.reason))]
+        )
     if len(errors) > ERROR_WORKBOOK_MAX_ROWS:
         listing.append(["", "", "", f"仅列出前 {ERROR_WORKBOOK_MAX_ROWS} 条错误（共 {len(errors)} 条）；改正后重新上传可看到其余错误。"])
     listing.column_dimensions["B"].width = 16
@@ -163,8 +168,24 @@ def _copy_values(sheet, *, parsed) -> list[str]:
     sheet.append([safe_cell(header) for header in parsed.headers])
     for position, row_number in enumerate(parsed.row_numbers[:ERROR_WORKBOOK_MAX_DATA_ROWS]):
         for index, column in enumerate(parsed.columns, start=1):
-            sheet.cell(row=int(row_number), column=index, value=safe_cell(cell_text(column[position])) or None)
+            value = safe_cell(mask_phones(cell_text(column[position])))
+            sheet.cell(row=int(row_number), column=index, value=value or None)
     return parsed.headers
+
+
+def _mask_sheet(sheet) -> None:
+    """Phones masked in every cell, typed as text or as a number (an 11-digit number cell is a phone too)."""
+    for row in sheet.iter_rows():
+        for cell in row:
+            value = cell.value
+            if isinstance(value, str):
+                masked = mask_phones(value)
+            elif isinstance(value, int | float) and not isinstance(value, bool) and 1e10 <= value < 2e10:
+                masked = mask_phones(str(int(value)))
+            else:
+                continue
+            if masked != value and masked != str(value):
+                cell.value = masked
 
 
 def _wider_than_read(data: bytes) -> bool:
