@@ -1,7 +1,7 @@
 """The token endpoints of the API: log in for a token, log the token out."""
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import parsers, serializers, status
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -41,6 +41,8 @@ class TokenView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
     throttle_classes = []
+    # A login form may post as a browser does; the body is at most TOKEN_MAX_BODY_BYTES (core/request_limits.py).
+    parser_classes = [parsers.JSONParser, parsers.FormParser, parsers.MultiPartParser]
 
     @extend_schema(
         request=TokenRequestSerializer,

@@ -6,7 +6,14 @@ from core import text_limits
 from core.api import CodeRelatedField
 from departments.models import Department
 from departments.ports import PortCode
-from improvement_plans.models import ActionItem, ImprovementPlan, ItemKind, ItemStatus, MeasureCategory
+from improvement_plans.models import (
+    ActionItem,
+    ComparisonKind,
+    ImprovementPlan,
+    ItemKind,
+    ItemStatus,
+    MeasureCategory,
+)
 
 PORT_OR_COMPANY = [("", "公司总体"), *PortCode.choices]
 
@@ -47,6 +54,9 @@ class PlanCommentSerializer(serializers.Serializer):
 
 
 class ActionItemSerializer(serializers.ModelSerializer):
+    comparison_kind = serializers.ChoiceField(
+        choices=ComparisonKind.choices, allow_blank=True, read_only=True, help_text="流程试点的对比方式；空 = 不是流程试点"
+    )
     responsible_department = serializers.CharField(source="responsible_department.code", read_only=True, allow_null=True)
     source_survey = serializers.CharField(source="source_survey.code", read_only=True, allow_null=True)
 

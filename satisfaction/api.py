@@ -6,7 +6,6 @@ A department head gets the headline rows and the rows of the ports their departm
 """
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
@@ -39,7 +38,11 @@ class MetricRowsView(APIView):
     permission_classes = [HasRole]
 
     @extend_schema(
-        parameters=[OpenApiParameter("survey", OpenApiTypes.STR, required=True, description="调查编码")],
+        parameters=[
+            OpenApiParameter(
+                "survey", {"type": "string", "minLength": 1, "maxLength": 64}, required=True, description="调查编码"
+            )
+        ],
         responses={200: MetricRowSerializer(many=True)},
     )
     def get(self, request):
