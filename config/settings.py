@@ -156,8 +156,10 @@ SESSION_COOKIE_SAMESITE = "Lax"
 # redis://… shares one cache between all web processes (production); unset: each process keeps its own in memory.
 CACHE_URL = env_str("CACHE_URL")
 if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL,
-                          "KEY_PREFIX": "csm", "TIMEOUT": 3600}}
+    # While Redis is unreachable every call is a miss (core/cache.py): pages keep serving from the database.
+    CACHES = {"default": {"BACKEND": "core.cache.DegradingRedisCache", "LOCATION": CACHE_URL,
+                          "KEY_PREFIX": "csm", "TIMEOUT": 3600,
+                          "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1}}}
     # Sessions read from the shared cache, written through to the database; only with a shared cache, since a
     # per-process cache would keep a logged-out session alive in the other processes.
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
@@ -245,7 +247,11 @@ METRICS_PARTITION_MIN_RESPONSES = env_int("METRICS_PARTITION_MIN_RESPONSES", 200
 METRICS_PARTITION_ROWS = env_int("METRICS_PARTITION_ROWS", 250_000)
 # How often the beat re-queues recomputes the broker never got, and how old a pending one must be.
 METRICS_FLUSH_SECONDS = env_int("METRICS_FLUSH_SECONDS", 60)
+# A worker that loses the broker waits for it for ever (retrying with backoff) instead of exiting after 100 tries:
+# a Redis restart or failover must not need systemd to bring the workers back.
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_TIMEZONE = TIME_ZONE
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _celery_dir = Path(env_str("CELERY_FILESYSTEM_DIR", str(VAR_DIR / "celery")))
