@@ -4,10 +4,11 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
+from core.token_views import TokenLogoutView, TokenView
 from feedback.api import FeedbackViewSet
 from improvement_plans.api import ActionItemViewSet, ImprovementPlanViewSet
 from owners.api import OwnerViewSet, ProjectViewSet
-from satisfaction.api import MetricRowsView, TokenView
+from satisfaction.api import MetricRowsView
 from surveys.api import ImportJobViewSet, QuestionViewSet, ResponseViewSet, SurveyViewSet
 
 router = DefaultRouter()
@@ -23,6 +24,7 @@ router.register("action-items", ActionItemViewSet, basename="action-item")
 
 urlpatterns = [
     path("v1/auth/token/", TokenView.as_view(), name="api-token"),
+    path("v1/auth/logout/", TokenLogoutView.as_view(), name="api-logout"),
     path("v1/metrics/", MetricRowsView.as_view(), name="api-metrics"),
     path("v1/", include((router.urls, "api"))),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

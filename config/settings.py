@@ -51,7 +51,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -77,6 +76,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything reads the body: size from Content-Length, NUL bytes, JSON depth (core/request_limits.py).
+    "core.request_limits.RequestLimitsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -89,6 +90,7 @@ MIDDLEWARE = [
     "core.middleware.AccessLogMiddleware",
     "core.middleware.LoginRequiredMiddleware",  # Django's, with the API answering 401 itself
     "core.middleware.ContentSecurityPolicyMiddleware",
+    "core.middleware.PrivateCacheMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -155,18 +157,23 @@ SESSION_COOKIE_SAMESITE = "Lax"
 # redis://… shares one cache between all web processes (production); unset: each process keeps its own in memory.
 CACHE_URL = env_str("CACHE_URL")
 if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL,
-                          "KEY_PREFIX": "csm", "TIMEOUT": 3600}}
+    # While Redis is unreachable every call is a miss (core/cache.py): pages keep serving from the database.
+    CACHES = {"default": {"BACKEND": "core.cache.DegradingRedisCache", "LOCATION": CACHE_URL,
+                          "KEY_PREFIX": "csm", "TIMEOUT": 3600,
+                          "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1}}}
     # Sessions read from the shared cache, written through to the database; only with a shared cache, since a
     # per-process cache would keep a logged-out session alive in the other processes.
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 2000}}}
 
-# Lockout after repeated failures, per user and address.
+# Lockout after repeated failures: AXES_FAILURE_LIMIT per user and address, AXES_ACCOUNT_FAILURE_LIMIT per
+# account across every address (core/lockout.py; the parameter sets must stay in this order).
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_ACCOUNT_FAILURE_LIMIT = env_int("AXES_ACCOUNT_FAILURE_LIMIT", 20)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 30))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username"]
+AXES_HANDLER = "core.lockout.AccountLockoutHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
@@ -205,7 +212,12 @@ WHITENOISE_SKIP_COMPRESS_EXTENSIONS = (*Compressor.SKIP_COMPRESS_EXTENSIONS, "ma
 # Imports.
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 20 * 1024 * 1024)
 IMPORT_MAX_UNPACKED_BYTES = env_int("IMPORT_MAX_UNPACKED_BYTES", 200 * 1024 * 1024)
-DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Request bodies other than uploaded files (forms, JSON): refused beyond this, from Content-Length, before reading.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2 * 1024 * 1024)
+# The token URL answers without login: a login needs a few hundred bytes.
+TOKEN_URL = "/api/v1/auth/token/"
+TOKEN_MAX_BODY_BYTES = 4096
+JSON_MAX_DEPTH = 32
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 OWNER_RETENTION_DAYS = env_int("OWNER_RETENTION_DAYS", 365 * 10)
 
@@ -239,7 +251,11 @@ METRICS_PARTITION_MIN_RESPONSES = env_int("METRICS_PARTITION_MIN_RESPONSES", 200
 METRICS_PARTITION_ROWS = env_int("METRICS_PARTITION_ROWS", 250_000)
 # How often the beat re-queues recomputes the broker never got, and how old a pending one must be.
 METRICS_FLUSH_SECONDS = env_int("METRICS_FLUSH_SECONDS", 60)
+# A worker that loses the broker waits for it for ever (retrying with backoff) instead of exiting after 100 tries:
+# a Redis restart or failover must not need systemd to bring the workers back.
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_TIMEZONE = TIME_ZONE
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _celery_dir = Path(env_str("CELERY_FILESYSTEM_DIR", str(VAR_DIR / "celery")))
@@ -268,17 +284,22 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# API tokens (core/tokens.py): hashed at rest, one per client, ended by logout and password change.
+API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 8)
+
 REST_FRAMEWORK = {
     # Token first: an unauthenticated call then gets 401 with "WWW-Authenticate: Token", not a bare 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "core.tokens.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON bodies only (uploads and the token URL say otherwise): one encoding to validate, and the schema's.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "core.api.Pagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.api_schema.ApiSchema",
     "EXCEPTION_HANDLER": "core.api.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
@@ -303,8 +324,25 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Mail (plan notices, password reset) goes out by SMTP once EMAIL_HOST is set; without it, to the console, which
+# `check --deploy` refuses when DEBUG is off (csm.E001: a reset link on stdout lands in the web log).
+EMAIL_HOST = env_str("EMAIL_HOST")
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", not EMAIL_USE_SSL)
+EMAIL_PORT = env_int("EMAIL_PORT", 465 if EMAIL_USE_SSL else 587)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "csm@example.com")
+SERVER_EMAIL = env_str("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
+# Password reset mails, at most this many per account (e-mail address asked for) and per client address an hour.
+PASSWORD_RESET_LIMIT_PER_ACCOUNT = env_int("PASSWORD_RESET_LIMIT_PER_ACCOUNT", 3)
+PASSWORD_RESET_LIMIT_PER_ADDRESS = env_int("PASSWORD_RESET_LIMIT_PER_ADDRESS", 10)
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3600)
 
 # Production hardening (DJANGO_SECURE=1 behind an HTTPS proxy).
 SECURE = env_bool("DJANGO_SECURE", False)

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core import preferences
 from core import views as health
+from core.accounts import PasswordResetView
 from core.forms import NewPasswordForm, PasswordResetRequestForm
 from dashboards import views as dashboards
 
@@ -25,7 +26,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/notifications/", preferences.notification_settings, name="notification_settings"),
-    path("accounts/password_reset/", auth_views.PasswordResetView.as_view(form_class=PasswordResetRequestForm),
+    path("accounts/password_reset/", PasswordResetView.as_view(form_class=PasswordResetRequestForm),
          name="password_reset"),
     path("accounts/reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(form_class=NewPasswordForm),
          name="password_reset_confirm"),

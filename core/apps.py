@@ -9,7 +9,8 @@ class CoreConfig(AppConfig):
     verbose_name = _("公共组件")
 
     def ready(self):
-        from core import auth_events  # noqa: F401 - connects the authentication-event receivers
+        # Imported for their side effects: the authentication-event receivers and the deployment checks.
+        from core import auth_events, checks  # noqa: F401
         from core.logging import install_record_factory
 
         install_record_factory()

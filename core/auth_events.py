@@ -1,6 +1,7 @@
 """Who logged in, who failed, who was locked out: one line each on logger ``csm.access``.
 
-Signal receivers are used for authentication events only (Django and axes announce them as signals);
+Signal receivers are used for authentication events only (Django and axes announce them as signals; a logout
+also ends the user's API tokens);
 refused requests (401/403) are logged by ``core.middleware.AccessLogMiddleware``.
 """
 
@@ -38,6 +39,15 @@ def log_login(sender, request, user, **kwargs):
 @receiver(user_logged_out, dispatch_uid="csm_log_logout")
 def log_logout(sender, request, user, **kwargs):
     logger.info("logout user=%s ip=%s", user.get_username() if user else "-", client_ip(request) or "-")
+
+
+@receiver(user_logged_out, dispatch_uid="csm_logout_ends_api_tokens")
+def end_api_tokens(sender, request, user, **kwargs):
+    # Logging out of the site logs the user out everywhere: their API tokens end with the session.
+    from core.tokens import api_tokens_revoke
+
+    if user is not None:
+        api_tokens_revoke(user=user)
 
 
 @receiver(user_login_failed, dispatch_uid="csm_log_login_failed")

@@ -11,6 +11,7 @@ import logging
 
 from django.conf import settings
 from django.contrib.auth import middleware as auth_middleware
+from django.utils.cache import patch_cache_control
 from rest_framework.views import APIView
 
 logger = logging.getLogger("csm.access")
@@ -82,4 +83,19 @@ class AccessLogMiddleware:
                 request.path,
                 client_ip(request) or "-",
             )
+        return response
+
+
+class PrivateCacheMiddleware:
+    """``Cache-Control: no-store, private`` on every answer that does not set its own: pages and API answers carry
+    personal data (owners, phones, who wrote what), which no browser cache or proxy may keep. Static files are
+    answered by whitenoise before this and keep their long cache."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if "Cache-Control" not in response:
+            patch_cache_control(response, no_store=True, private=True)
         return response

@@ -1,4 +1,4 @@
-"""Models of the shared kernel: per-user settings that every app uses."""
+"""Models of the shared kernel: per-user settings that every app uses, and API tokens kept as hashes."""
 
 from django.conf import settings
 from django.db import models
@@ -21,3 +21,30 @@ class NotificationPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.kind} · {'on' if self.enabled else 'off'}"
+
+
+class ApiToken(models.Model):
+    """One client's API token: a SHA-256 digest of a 256-bit random secret, valid until ``expires_at``.
+
+    ``password_stamp`` is the user's session hash at issue (``get_session_auth_hash``): a password change alters
+    it and so ends every token, as it ends every session.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("用户")
+    )
+    client = models.CharField(_("客户端"), max_length=64)
+    digest = models.CharField(_("摘要"), max_length=64, unique=True)
+    prefix = models.CharField(_("前缀"), max_length=8, help_text=_("令牌的前 8 个字符，便于辨认"))
+    password_stamp = models.CharField(max_length=128)
+    created_at = models.DateTimeField(_("签发时间"))
+    expires_at = models.DateTimeField(_("到期时间"))
+    last_used_at = models.DateTimeField(_("最近使用"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API 令牌")
+        verbose_name_plural = _("API 令牌")
+        constraints = [models.UniqueConstraint(fields=["user", "client"], name="api_token_one_per_client")]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.client} · {self.prefix}…"

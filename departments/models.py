@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core import text_limits
 from departments.ports import PortCode
 
 
@@ -75,7 +76,7 @@ class WorkingGroup(models.Model):
 
     name = models.CharField(_("名称"), max_length=100)
     kind = models.CharField(_("类型"), max_length=16, choices=Kind.choices)
-    purpose = models.TextField(_("目的"), blank=True)
+    purpose = models.TextField(_("目的"), blank=True, max_length=text_limits.NOTE)
     starts_on = models.DateField(_("开始日期"), null=True, blank=True)
     ends_on = models.DateField(_("结束日期"), null=True, blank=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="working_groups", verbose_name=_("成员"))

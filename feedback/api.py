@@ -4,6 +4,7 @@ import django_filters
 from django.db.models import Q
 from rest_framework import mixins, serializers, viewsets
 
+from core.api import CodeRelatedField
 from core.logging import mask_phones
 from departments.permissions import ReadAnyRoleWriteDataEntry
 from feedback.models import Feedback, FeedbackKind, FeedbackStatus
@@ -13,7 +14,7 @@ from owners.models import Owner, Project
 
 
 class FeedbackSerializer(serializers.ModelSerializer):
-    project = serializers.SlugRelatedField(slug_field="code", queryset=Project.objects.order_by("id"))
+    project = CodeRelatedField(slug_field="code", queryset=Project.objects.order_by("id"))
     owner = serializers.PrimaryKeyRelatedField(queryset=Owner.objects.order_by("id"), required=False, allow_null=True)
 
     class Meta:

@@ -6,6 +6,7 @@ from crispy_forms.layout import Column, Field, Fieldset, Row
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core import text_limits
 from core.forms import form_helper
 from departments.ports import PortCode, port_label, ports_in_order
 from feedback.importing import parse_rate
@@ -49,7 +50,7 @@ class FeedbackForm(FieldMessagesMixin, forms.Form):
     severity = forms.ChoiceField(label=_("严重程度"), choices=FeedbackSeverity.choices, initial=FeedbackSeverity.NORMAL)
     status = forms.ChoiceField(label=_("处理状态"), choices=FeedbackStatus.choices, initial=FeedbackStatus.OPEN)
     closed_on = forms.DateField(label=_("关闭日期"), widget=DATE_WIDGET, required=False, help_text=_("状态为已关闭时必填"))
-    description = forms.CharField(label=_("反馈内容"), widget=forms.Textarea(attrs={"rows": 4}))
+    description = forms.CharField(label=_("反馈内容"), max_length=text_limits.TEXT, widget=forms.Textarea(attrs={"rows": 4}))
 
     def __init__(self, *args, today=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -160,9 +161,9 @@ class CallbackForm(FieldMessagesMixin, forms.Form):
     overall = forms.TypedChoiceField(label=_("总体满意度"), choices=SCORE_CHOICES, coerce=int, empty_value=None, required=False)
     repurchase = forms.TypedChoiceField(label=_("再次购买意愿"), choices=SCORE_CHOICES, coerce=int, empty_value=None, required=False)
     recommend = forms.TypedChoiceField(label=_("推荐意愿"), choices=SCORE_CHOICES, coerce=int, empty_value=None, required=False)
-    notes = forms.CharField(label=_("回访记录"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    notes = forms.CharField(label=_("回访记录"), max_length=text_limits.NOTE, widget=forms.Textarea(attrs={"rows": 3}), required=False)
     issue_port = forms.ChoiceField(label=_("发现问题的端口"), choices=[("", _("无问题")), *PortCode.choices], required=False)
-    issue_description = forms.CharField(label=_("问题描述"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    issue_description = forms.CharField(label=_("问题描述"), max_length=text_limits.TEXT, widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -187,7 +188,7 @@ class BenchmarkForm(FieldMessagesMixin, forms.Form):
     name = forms.CharField(label=_("报告名称"), max_length=100)
     source = forms.CharField(label=_("来源"), max_length=100, help_text=_("如：集团客户满意度调查、第三方调查机构名称"))
     report_on = forms.DateField(label=_("报告日期"), widget=DATE_WIDGET)
-    notes = forms.CharField(label=_("说明"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    notes = forms.CharField(label=_("说明"), max_length=text_limits.NOTE, widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

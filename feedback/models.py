@@ -8,6 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from core import text_limits
 from departments.ports import PortCode
 from owners.stages import Stage
 from surveys.models import Response
@@ -49,7 +50,7 @@ class Feedback(models.Model):
     severity = models.CharField(_("严重程度"), max_length=16, choices=FeedbackSeverity.choices, default=FeedbackSeverity.NORMAL)
     status = models.CharField(_("状态"), max_length=16, choices=FeedbackStatus.choices, default=FeedbackStatus.OPEN)
     closed_on = models.DateField(_("关闭日期"), null=True, blank=True)
-    description = models.TextField(_("描述"))
+    description = models.TextField(_("描述"), max_length=text_limits.TEXT)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("录入人")
     )
@@ -62,6 +63,7 @@ class Feedback(models.Model):
         verbose_name = _("客户反馈")
         verbose_name_plural = _("客户反馈")
         constraints = [
+            text_limits.length_check("description", text_limits.TEXT, name="feedback_description_length"),
             models.CheckConstraint(
                 condition=~models.Q(status="closed") | models.Q(closed_on__isnull=False),
                 name="feedback_closed_has_closed_on",
@@ -116,7 +118,7 @@ class Callback(models.Model):
     due_on = models.DateField(_("应回访日期"), null=True, blank=True)
     called_on = models.DateField(_("回访日期"))
     outcome = models.CharField(_("结果"), max_length=16, choices=CallbackOutcome.choices)
-    notes = models.TextField(_("备注"), blank=True)
+    notes = models.TextField(_("备注"), blank=True, max_length=text_limits.NOTE)
     response = models.ForeignKey(
         Response, null=True, blank=True, on_delete=models.SET_NULL, related_name="callbacks", verbose_name=_("回访问卷")
     )
@@ -142,7 +144,7 @@ class ExternalBenchmark(models.Model):
     name = models.CharField(_("报告名称"), max_length=100)
     source = models.CharField(_("来源"), max_length=100, help_text=_("如：集团客户满意度调查、第三方调查机构名称"))
     report_on = models.DateField(_("报告日期"))
-    notes = models.TextField(_("说明"), blank=True)
+    notes = models.TextField(_("说明"), blank=True, max_length=text_limits.NOTE)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("录入人")
     )

@@ -7,6 +7,7 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from core import text_limits
 from departments.ports import PORTS
 from feedback.models import (
     Callback,
@@ -53,6 +54,8 @@ def feedback_validate(
         errors["received_on"] = "受理日期不能晚于今天"
     if not (description or "").strip():
         errors["description"] = "请填写反馈内容"
+    elif len(description) > text_limits.TEXT:
+        errors["description"] = f"反馈内容过长：最多 {text_limits.TEXT} 个字符"
     if severity not in FeedbackSeverity.values:
         errors["severity"] = "请选择严重程度"
     if status not in FeedbackStatus.values:

@@ -6,6 +6,7 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core.api import IntegerFilter
 from departments.permissions import HasRole
 from improvement_plans.models import ActionItem, ImprovementPlan, ItemKind, ItemStatus, PlanStatus
 from improvement_plans.selectors import plans_visible_to
@@ -28,7 +29,7 @@ from improvement_plans.services import (
 
 
 class PlanFilter(django_filters.FilterSet):
-    year = django_filters.NumberFilter()
+    year = IntegerFilter(min_value=2000, max_value=2100)
     port = django_filters.CharFilter(help_text="端口编码；空 = 公司总体计划")
     status = django_filters.ChoiceFilter(choices=PlanStatus.choices)
 
@@ -80,7 +81,7 @@ class ImprovementPlanViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class ActionItemFilter(django_filters.FilterSet):
-    plan = django_filters.NumberFilter(field_name="plan_id")
+    plan = IntegerFilter(field_name="plan_id")
     kind = django_filters.ChoiceFilter(choices=ItemKind.choices)
     status = django_filters.ChoiceFilter(choices=ItemStatus.choices)
 

@@ -8,6 +8,7 @@ from crispy_forms.layout import Column, Field, Row
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core import text_limits
 from core.forms import form_helper
 from departments.models import Department
 from improvement_plans.models import (
@@ -52,8 +53,10 @@ class PlanCreateForm(forms.Form):
     port = forms.ChoiceField(label=_("计划范围"))
     satisfaction_target = PercentField(label=_("满意度目标（%）"))
     loyalty_target = PercentField(label=_("忠诚度目标（%）"), help_text=_("仅公司总体计划填写"))
-    directions = forms.CharField(label=_("主要方向"), required=False, widget=_text(4))
-    feedback_summary = forms.CharField(label=_("一线反馈活动总结与评价"), required=False, widget=_text(5))
+    directions = forms.CharField(label=_("主要方向"), max_length=text_limits.LONG_TEXT, required=False, widget=_text(4))
+    feedback_summary = forms.CharField(
+        label=_("一线反馈活动总结与评价"), max_length=text_limits.LONG_TEXT, required=False, widget=_text(5)
+    )
 
     def __init__(self, *args, ports: list[str], **kwargs):
         super().__init__(*args, **kwargs)
@@ -160,7 +163,7 @@ class ActionItemNewForm(ActionItemForm):
 
 
 class ProgressForm(forms.Form):
-    text = forms.CharField(label=_("进展说明"), widget=_text(3))
+    text = forms.CharField(label=_("进展说明"), max_length=text_limits.NOTE, widget=_text(3))
     percent = forms.IntegerField(label=_("完成百分比（%）"), min_value=0, max_value=100)
     status = forms.ChoiceField(label=_("进度状态"), choices=ItemStatus.choices)
 
@@ -189,7 +192,7 @@ class PilotResultForm(forms.Form):
 
 
 class CommentForm(forms.Form):
-    text = forms.CharField(label=_("评论"), widget=_text(3))
+    text = forms.CharField(label=_("评论"), max_length=text_limits.NOTE, widget=_text(3))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -199,7 +202,7 @@ class CommentForm(forms.Form):
 class ReviewForm(forms.Form):
     """The comment that goes with approving, returning or completing a plan."""
 
-    comment = forms.CharField(label=_("意见（可选）"), required=False, widget=_text(2))
+    comment = forms.CharField(label=_("意见（可选）"), max_length=text_limits.NOTE, required=False, widget=_text(2))
 
     def __init__(self, *args, may_return: bool = False, **kwargs):
         super().__init__(*args, **kwargs)

@@ -10,6 +10,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from core import text_limits
 from departments.ports import PortCode, port_label
 
 
@@ -49,8 +50,8 @@ class ImprovementPlan(models.Model):
     status = models.CharField(_("状态"), max_length=16, choices=PlanStatus.choices, default=PlanStatus.DRAFT)
     satisfaction_target = models.FloatField(_("满意度目标"), null=True, blank=True)
     loyalty_target = models.FloatField(_("忠诚度目标"), null=True, blank=True, help_text=_("仅公司总体计划"))
-    directions = models.TextField(_("主要方向"), blank=True)
-    feedback_summary = models.TextField(_("一线反馈活动总结与评价"), blank=True)
+    directions = models.TextField(_("主要方向"), blank=True, max_length=text_limits.LONG_TEXT)
+    feedback_summary = models.TextField(_("一线反馈活动总结与评价"), blank=True, max_length=text_limits.LONG_TEXT)
 
     # Where the plan started from: the whole-survey snapshot that was latest when the plan was drafted.
     baseline_survey = models.ForeignKey(
@@ -83,6 +84,8 @@ class ImprovementPlan(models.Model):
         verbose_name_plural = _("提升计划")
         constraints = [
             models.UniqueConstraint(fields=["year", "port"], name="plan_unique_year_port"),
+            text_limits.length_check("directions", text_limits.LONG_TEXT, name="plan_directions_length"),
+            text_limits.length_check("feedback_summary", text_limits.LONG_TEXT, name="plan_feedback_summary_length"),
             models.CheckConstraint(condition=_rate_between_0_and_1("satisfaction_target"), name="plan_satisfaction_target_rate"),
             models.CheckConstraint(condition=_rate_between_0_and_1("loyalty_target"), name="plan_loyalty_target_rate"),
             models.CheckConstraint(
@@ -141,7 +144,7 @@ class ActionItem(models.Model):
     plan = models.ForeignKey(ImprovementPlan, on_delete=models.CASCADE, related_name="items", verbose_name=_("计划"))
     kind = models.CharField(_("类型"), max_length=16, choices=ItemKind.choices, default=ItemKind.IMPROVEMENT)
     title = models.CharField(_("名称"), max_length=200)
-    description = models.TextField(_("说明"), blank=True)
+    description = models.TextField(_("说明"), blank=True, max_length=text_limits.TEXT)
     measure_category = models.CharField(_("措施类别"), max_length=32, choices=MeasureCategory.choices)
     responsible_department = models.ForeignKey(
         "departments.Department", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
@@ -162,10 +165,10 @@ class ActionItem(models.Model):
     question_importance = models.FloatField(_("重要性（相关系数）"), null=True, blank=True)
 
     # Process pilots (§5.3).
-    pilot_scope = models.TextField(_("试点范围"), blank=True)
-    old_process = models.TextField(_("原流程"), blank=True)
-    new_process = models.TextField(_("新流程"), blank=True)
-    cost_analysis = models.TextField(_("成本分析"), blank=True)
+    pilot_scope = models.TextField(_("试点范围"), blank=True, max_length=text_limits.TEXT)
+    old_process = models.TextField(_("原流程"), blank=True, max_length=text_limits.TEXT)
+    new_process = models.TextField(_("新流程"), blank=True, max_length=text_limits.TEXT)
+    cost_analysis = models.TextField(_("成本分析"), blank=True, max_length=text_limits.TEXT)
     comparison_kind = models.CharField(_("对比方式"), max_length=16, choices=ComparisonKind.choices, blank=True)
     pilot_satisfied = models.PositiveIntegerField(_("试点组满意数"), null=True, blank=True)
     pilot_n = models.PositiveIntegerField(_("试点组样本量"), null=True, blank=True)
@@ -185,6 +188,7 @@ class ActionItem(models.Model):
         verbose_name = _("行动项")
         verbose_name_plural = _("行动项")
         constraints = [
+            text_limits.length_check("description", text_limits.TEXT, name="action_item_description_length"),
             models.CheckConstraint(
                 condition=models.Q(pilot_satisfied__isnull=True)
                 | models.Q(pilot_n__isnull=True)
@@ -210,7 +214,7 @@ class ProgressNote(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("填写人")
     )
     created_at = models.DateTimeField(_("填写时间"))
-    text = models.TextField(_("进展说明"))
+    text = models.TextField(_("进展说明"), max_length=text_limits.NOTE)
     percent = models.PositiveSmallIntegerField(_("完成百分比"), validators=[MaxValueValidator(100)])
 
     class Meta:
@@ -231,7 +235,7 @@ class PlanTransition(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("操作人")
     )
     at = models.DateTimeField(_("时间"))
-    comment = models.TextField(_("意见"), blank=True)
+    comment = models.TextField(_("意见"), blank=True, max_length=text_limits.NOTE)
 
     class Meta:
         verbose_name = _("计划流转记录")
@@ -247,7 +251,7 @@ class PlanComment(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("评论人")
     )
     created_at = models.DateTimeField(_("评论时间"))
-    text = models.TextField(_("评论"))
+    text = models.TextField(_("评论"), max_length=text_limits.NOTE)
 
     class Meta:
         verbose_name = _("计划评论")

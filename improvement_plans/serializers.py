@@ -2,9 +2,18 @@
 
 from rest_framework import serializers
 
+from core import text_limits
+from core.api import CodeRelatedField
 from departments.models import Department
 from departments.ports import PortCode
-from improvement_plans.models import ActionItem, ImprovementPlan, ItemKind, ItemStatus, MeasureCategory
+from improvement_plans.models import (
+    ActionItem,
+    ComparisonKind,
+    ImprovementPlan,
+    ItemKind,
+    ItemStatus,
+    MeasureCategory,
+)
 
 PORT_OR_COMPANY = [("", "公司总体"), *PortCode.choices]
 
@@ -32,15 +41,22 @@ class PlanCreateSerializer(serializers.Serializer):
     port = serializers.ChoiceField(choices=PORT_OR_COMPANY, allow_blank=True, help_text="空 = 公司总体计划")
     satisfaction_target = serializers.FloatField(min_value=0, max_value=1, required=False, allow_null=True, default=None)
     loyalty_target = serializers.FloatField(min_value=0, max_value=1, required=False, allow_null=True, default=None)
-    directions = serializers.CharField(required=False, allow_blank=True, default="")
-    feedback_summary = serializers.CharField(required=False, allow_blank=True, default="")
+    directions = serializers.CharField(max_length=text_limits.LONG_TEXT, required=False, allow_blank=True, default="")
+    feedback_summary = serializers.CharField(
+        max_length=text_limits.LONG_TEXT, required=False, allow_blank=True, default=""
+    )
 
 
 class PlanCommentSerializer(serializers.Serializer):
-    comment = serializers.CharField(required=False, allow_blank=True, default="", help_text="审批意见；退回时必填")
+    comment = serializers.CharField(
+        max_length=text_limits.NOTE, required=False, allow_blank=True, default="", help_text="审批意见；退回时必填"
+    )
 
 
 class ActionItemSerializer(serializers.ModelSerializer):
+    comparison_kind = serializers.ChoiceField(
+        choices=ComparisonKind.choices, allow_blank=True, read_only=True, help_text="流程试点的对比方式；空 = 不是流程试点"
+    )
     responsible_department = serializers.CharField(source="responsible_department.code", read_only=True, allow_null=True)
     source_survey = serializers.CharField(source="source_survey.code", read_only=True, allow_null=True)
 
@@ -62,9 +78,9 @@ class ActionItemCreateSerializer(serializers.Serializer):
     plan = serializers.PrimaryKeyRelatedField(queryset=ImprovementPlan.objects.none())
     kind = serializers.ChoiceField(choices=ItemKind.choices, default=ItemKind.IMPROVEMENT)
     title = serializers.CharField(max_length=200)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    description = serializers.CharField(max_length=text_limits.TEXT, required=False, allow_blank=True, default="")
     measure_category = serializers.ChoiceField(choices=MeasureCategory.choices)
-    responsible_department = serializers.SlugRelatedField(
+    responsible_department = CodeRelatedField(
         slug_field="code", queryset=Department.objects.order_by("code"), required=False, allow_null=True, default=None
     )
     responsible_person = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
@@ -77,6 +93,6 @@ class ActionItemCreateSerializer(serializers.Serializer):
 
 
 class ProgressSerializer(serializers.Serializer):
-    text = serializers.CharField(help_text="进展说明")
+    text = serializers.CharField(max_length=text_limits.NOTE, help_text="进展说明")
     percent = serializers.IntegerField(min_value=0, max_value=100)
     status = serializers.ChoiceField(choices=ItemStatus.choices, required=False, allow_null=True, default=None)

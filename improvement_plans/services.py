@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.api import CONFLICT_CODE
 from departments.ports import PORTS
 from improvement_plans import emails
 from improvement_plans.models import (
@@ -133,7 +134,9 @@ def plan_create(
             plan.baseline_loyalty_base = baseline.loyalty_base
     plan._history_user = user
     plan._change_reason = "起草"
-    duplicate = ValidationError({"port": f"{year} 年度的{plan.scope_label}提升计划已存在"})
+    duplicate = ValidationError(
+        {"port": ValidationError(f"{year} 年度的{plan.scope_label}提升计划已存在", code=CONFLICT_CODE)}
+    )
     if ImprovementPlan.objects.filter(year=year, port=port).exists():
         raise duplicate
     try:

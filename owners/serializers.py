@@ -4,6 +4,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api import CodeRelatedField
 from core.auth_events import client_ip
 from owners.models import Owner, Project, mask_phone
 from owners.privacy import phone_reveal
@@ -46,7 +47,7 @@ class OwnerSerializer(serializers.ModelSerializer):
 class OwnerCreateSerializer(serializers.Serializer):
     """An owner added by brand-service staff; (project, unit, name) identifies them."""
 
-    project = serializers.SlugRelatedField(slug_field="code", queryset=Project.objects.order_by("code"))
+    project = CodeRelatedField(slug_field="code", queryset=Project.objects.order_by("code"))
     unit = serializers.CharField(max_length=32)
     name = serializers.CharField(max_length=50)
     phone = serializers.RegexField(r"^[0-9+\- ]{0,20}$", required=False, allow_blank=True, default="")

@@ -1,4 +1,4 @@
-"""The read-only metric rows endpoint and the token endpoint of the API.
+"""The read-only metric rows endpoint of the API.
 
 ``GET /api/v1/metrics/?survey=CODE`` returns the metric-row contract (DESIGN.md §4) as a plain JSON list,
 not paginated: a survey has at most 6 × (projects + 1) × 5 rows, and tools read the whole list at once.
@@ -6,10 +6,8 @@ A department head gets the headline rows and the rows of the ports their departm
 """
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers
-from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -40,7 +38,11 @@ class MetricRowsView(APIView):
     permission_classes = [HasRole]
 
     @extend_schema(
-        parameters=[OpenApiParameter("survey", OpenApiTypes.STR, required=True, description="调查编码")],
+        parameters=[
+            OpenApiParameter(
+                "survey", {"type": "string", "minLength": 1, "maxLength": 64}, required=True, description="调查编码"
+            )
+        ],
         responses={200: MetricRowSerializer(many=True)},
     )
     def get(self, request):
@@ -50,17 +52,3 @@ class MetricRowsView(APIView):
         survey = get_object_or_404(surveys_visible_to(request.user), code=code)
         return Response(metric_rows_visible_to(request.user, survey=survey))
 
-
-class TokenView(ObtainAuthToken):
-    """Exchange a username and password for an API token (send it as ``Authorization: Token …``)."""
-
-    @extend_schema(
-        request=inline_serializer("TokenRequest", {"username": serializers.CharField(), "password": serializers.CharField()}),
-        responses={200: inline_serializer("TokenResponse", {"token": serializers.CharField()})},
-    )
-    def post(self, request, *args, **kwargs):
-        return super().post(request, *args, **kwargs)
-
-    def get_serializer_context(self):
-        # Authenticate with Django's own request: axes marks a lockout on it, and its middleware then answers 429.
-        return {**super().get_serializer_context(), "request": self.request._request}

@@ -6,6 +6,7 @@ from rest_framework import mixins, parsers, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response as ApiResponse
 
+from core.api import IntegerFilter
 from core.permissions import predicate_permission
 from departments.permissions import EntersData, ReadAnyRoleWriteDataEntry
 from departments.selectors import user_may_enter_data
@@ -19,6 +20,7 @@ from surveys.selectors import (
     user_may_see_responses,
 )
 from surveys.serializers import (
+    IMPORT_UPLOAD_SCHEMA,
     ImportJobSerializer,
     ImportJobSummarySerializer,
     ImportUploadSerializer,
@@ -84,7 +86,7 @@ class ResponseFilter(django_filters.FilterSet):
     project = django_filters.CharFilter(field_name="project__code", help_text="楼盘编码")
     stage = django_filters.ChoiceFilter(choices=Stage.choices)
     questionnaire_no = django_filters.CharFilter()
-    owner = django_filters.NumberFilter(field_name="owner_id")
+    owner = IntegerFilter(field_name="owner_id")
 
     class Meta:
         model = Response
@@ -165,7 +167,7 @@ class ImportJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     def get_serializer_class(self):
         return ImportJobSummarySerializer if self.action == "list" else ImportJobSerializer
 
-    @extend_schema(request=ImportUploadSerializer, responses={202: ImportJobSerializer})
+    @extend_schema(request={"multipart/form-data": IMPORT_UPLOAD_SCHEMA}, responses={202: ImportJobSerializer})
     def create(self, request, *args, **kwargs):
         from surveys.importer import upload_check
         from surveys.services import import_job_start

@@ -3,16 +3,20 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api import CodeRelatedField
 from core.logging import mask_phones
 from departments.ports import PortCode
 from owners.models import Owner
 from owners.selectors import owners_visible_to
 from surveys.answers import decode_answers
 from surveys.models import Channel, ImportJob, Question, Response, Survey
+from surveys.questionnaires import QUESTIONNAIRES
 from surveys.selectors import survey_answer_questions
 
 
 class SurveySerializer(serializers.ModelSerializer):
+    questionnaire = serializers.ChoiceField(choices=sorted(QUESTIONNAIRES), default="standard", help_text="问卷模板")
+
     class Meta:
         model = Survey
         fields = ["id", "code", "name", "source", "questionnaire", "starts_on", "ends_on", "created_at"]
@@ -42,11 +46,17 @@ def _question_codes(context: dict, survey: Survey) -> list[str]:
     return cache[survey.pk]
 
 
+HEADLINE_CODES = ("overall", "repurchase", "recommend")
+
+
 @extend_schema_field(
     {
         "type": "object",
+        # The three headline questions of every questionnaire must be answered (DESIGN §4).
+        "properties": {code: {"type": "integer", "minimum": 1, "maximum": 5} for code in HEADLINE_CODES},
+        "required": list(HEADLINE_CODES),
         "additionalProperties": {"type": "integer", "minimum": 1, "maximum": 5, "nullable": True},
-        "description": "题目编码 → 1–5 分，null = 未回答",
+        "description": "题目编码 → 1–5 分，null = 未回答；overall、repurchase、recommend 必答",
     }
 )
 class ScoresField(serializers.Field):
@@ -75,7 +85,7 @@ class ScoresField(serializers.Field):
 
 
 class ResponseSerializer(serializers.ModelSerializer):
-    survey = serializers.SlugRelatedField(slug_field="code", queryset=Survey.objects.order_by("id"))
+    survey = CodeRelatedField(slug_field="code", queryset=Survey.objects.order_by("id"))
     owner = serializers.PrimaryKeyRelatedField(queryset=Owner.objects.none())
     project = serializers.SlugRelatedField(slug_field="code", read_only=True)
     scores = ScoresField()
@@ -155,8 +165,11 @@ class ImportJobSummarySerializer(ImportJobSerializer):
 
 
 class ImportUploadSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=ImportJob.Kind.choices, default=ImportJob.Kind.RESPONSES)
-    survey = serializers.SlugRelatedField(
+    kind = serializers.ChoiceField(
+        choices=[(k, ImportJob.Kind(k).label) for k in (ImportJob.Kind.RESPONSES, ImportJob.Kind.OWNERS)],
+        default=ImportJob.Kind.RESPONSES,
+    )
+    survey = CodeRelatedField(
         slug_field="code", queryset=Survey.objects.order_by("id"), required=False, allow_null=True
     )
     file = serializers.FileField(help_text="xlsx、xls 或 csv")
@@ -165,3 +178,27 @@ class ImportUploadSerializer(serializers.Serializer):
         if attrs.get("kind") == ImportJob.Kind.RESPONSES and not attrs.get("survey"):
             raise serializers.ValidationError({"survey": "导入问卷答卷必须指定调查。"})
         return attrs
+
+
+_FILE = {"type": "string", "format": "binary", "description": "xlsx、xls 或 csv（不超过 IMPORT_MAX_BYTES）"}
+# The upload as the schema states it: answers need a survey, an owner roster none (what ``validate`` checks).
+IMPORT_UPLOAD_SCHEMA = {
+    "oneOf": [
+        {
+            "type": "object",
+            "title": "问卷答卷",
+            "properties": {
+                "kind": {"type": "string", "enum": ["responses"], "default": "responses"},
+                "survey": {"type": "string", "minLength": 1, "maxLength": 64, "description": "调查编码"},
+                "file": _FILE,
+            },
+            "required": ["survey", "file"],
+        },
+        {
+            "type": "object",
+            "title": "业主名册",
+            "properties": {"kind": {"type": "string", "enum": ["owners"]}, "file": _FILE},
+            "required": ["kind", "file"],
+        },
+    ]
+}

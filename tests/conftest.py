@@ -101,6 +101,14 @@ def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache: rate-limit counters and cached pages do not leak between tests."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 def make_user(username: str, *, groups=(), department: str | None = None, head: bool = False, **extra) -> User:
     from departments.models import Department, Membership
 

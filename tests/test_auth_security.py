@@ -52,6 +52,31 @@ def test_a_lockout_is_per_user_and_address(staff, manager):
     assert login(neighbour, "manager", PASSWORD, ip="10.0.0.66").status_code == 302
 
 
+def test_failures_spread_over_many_addresses_lock_the_account_everywhere(staff, manager, settings):
+    # 80 wrong passwords from 20 addresses, four each: under the per-address limit every time.
+    for n in range(80):
+        answer = login(Client(), "staff", "wrong-password-1", ip=f"10.20.{n % 20}.1")
+        assert answer.status_code in (200, 429)
+    locked = login(Client(), "staff", PASSWORD, ip="10.20.99.1")
+    assert locked.status_code == 429
+    assert "锁定" in locked.content.decode()  # the same lockout page
+    token = Client().post("/api/v1/auth/token/", {"username": "staff", "password": PASSWORD}, REMOTE_ADDR="10.20.98.1")
+    assert token.status_code == 429
+    # Only that account: others log in from the same addresses.
+    assert login(Client(), "manager", PASSWORD, ip="10.20.3.1").status_code == 302
+    assert settings.AXES_ACCOUNT_FAILURE_LIMIT < 80
+
+
+def test_the_account_lock_counts_failures_across_addresses_up_to_its_own_limit(staff, settings):
+    limit = settings.AXES_ACCOUNT_FAILURE_LIMIT
+    assert settings.AXES_FAILURE_LIMIT < limit <= 50
+    per_address = settings.AXES_FAILURE_LIMIT - 1
+    for n in range(limit - 1):
+        login(Client(), "staff", "wrong-password-1", ip=f"10.21.{n // per_address}.1")
+    # One short of the account's limit, the owner still logs in from their own address.
+    assert login(Client(), "staff", PASSWORD, ip="10.21.200.1").status_code == 302
+
+
 def test_a_success_before_the_limit_resets_the_count(staff):
     client = Client()
     for _ in range(LIMIT - 1):

@@ -15,6 +15,7 @@ PRODUCTION_ENV = {
     "DJANGO_SECURE": "1",
     "ALLOWED_HOSTS": "csm.example.com",
     "CELERY_BROKER_URL": "",
+    "EMAIL_HOST": "smtp.example.com",
 }
 
 

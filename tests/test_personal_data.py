@@ -68,6 +68,38 @@ def test_mask_phones_keeps_the_first_three_and_last_four_digits():
     assert mask_phones("问卷 GL2026-0001 房号 3-2-1502 金额 123456789012") == "问卷 GL2026-0001 房号 3-2-1502 金额 123456789012"
 
 
+@pytest.mark.parametrize(
+    ("written", "masked"),
+    [
+        ("139-1111-7777", "139-****-7777"),
+        ("139 1111 0000", "139 **** 0000"),
+        ("8613911119999", "86139****9999"),
+        ("+8613911119999", "+86139****9999"),
+        ("+86-139-1111-9999", "+86-139-****-9999"),
+        ("0086 139 1111 9999", "0086 139 **** 9999"),
+        ("１３９１１１１７７７７", "１３９****７７７７"),
+        ("１３９－１１１１－７７７７", "１３９－****－７７７７"),
+        ("电话:13911117777。", "电话:139****7777。"),
+    ],
+)
+def test_every_common_way_of_writing_a_mobile_number_is_masked(written, masked):
+    assert mask_phones(written) == masked
+
+
+@pytest.mark.parametrize(
+    "kept", ["2026-03-05 12:30", "GL2026-0001", "3-2-1502", "123456789012", "订单 20261130123456", "1-1-101 共 1391 户"]
+)
+def test_numbers_that_are_not_phones_are_left_alone(kept):
+    assert mask_phones(kept) == kept
+
+
+def test_log_lines_mask_phones_however_they_are_written(caplog):
+    caplog.set_level(logging.INFO)
+    logging.getLogger("csm.test").info("owner %s / %s / %s / %s", "139-1111-7777", "139 1111 0000", "8613911119999", "１３９１１１１７７７７")
+    message = caplog.records[-1].getMessage()
+    assert "1111" not in message and "１１１１" not in message and message.count("****") == 4
+
+
 # Staff see the most personal data; management sees everything without the reveal permission.
 @pytest.mark.parametrize("role", ["staff", "manager"])
 def test_no_page_export_or_api_answer_shows_a_full_phone(world, role, request):
@@ -108,6 +140,67 @@ def test_the_admin_owner_list_shows_phones_masked(world, django_user_model):
     client = session(admin)
     text = client.get("/admin/owners/owner/").content.decode()
     assert "138****5678" in text and "13812345678" not in text
+
+
+def test_the_admin_owner_form_shows_the_phone_masked_and_a_reveal_is_logged(world, django_user_model, staff):
+    from django.contrib.auth.models import Permission
+
+    owner = world.owners[0]
+    admin = django_user_model.objects.create_superuser("root", "root@example.com", PASSWORD)
+    client = session(admin)
+    form = client.get(f"/admin/owners/owner/{owner.pk}/change/").content.decode()
+    assert "138****5678" in form and "13812345678" not in form
+    assert not PhoneAccessLog.objects.exists()
+    history = client.get(f"/admin/owners/owner/{owner.pk}/history/").content.decode()
+    assert "13812345678" not in history
+    revealed = client.get(f"/admin/owners/owner/{owner.pk}/change/?reveal=phone", REMOTE_ADDR="10.1.1.1")
+    assert "13812345678" in revealed.content.decode()
+    log = PhoneAccessLog.objects.get()
+    assert (log.user, log.owner, log.ip_address) == (admin, owner, "10.1.1.1") and "admin" in log.where
+    # Saving the form without touching the phone keeps it.
+    client.post(f"/admin/owners/owner/{owner.pk}/change/", {
+        "project": owner.project_id, "unit": owner.unit, "name": "改名", "contract_date": "", "move_in_date": "",
+    })
+    owner.refresh_from_db()
+    assert (owner.name, owner.phone) == ("改名", "13812345678")
+    # An administrator without the reveal permission never gets the full number.
+    clerk = django_user_model.objects.create_user("clerk", password=PASSWORD, is_staff=True)
+    clerk.user_permissions.add(*Permission.objects.filter(codename__in=["view_owner", "change_owner"]))
+    page = session(clerk).get(f"/admin/owners/owner/{owner.pk}/change/?reveal=phone").content.decode()
+    assert "13812345678" not in page and PhoneAccessLog.objects.count() == 1
+
+
+@pytest.mark.parametrize("path", ["/owners/", "/api/v1/owners/", "/", "/surveys/entry/"])
+def test_answers_with_personal_data_are_not_stored_by_browsers_or_proxies(world, staff, path):
+    cache_control = session(staff).get(path)["Cache-Control"]
+    assert "no-store" in cache_control and "private" in cache_control
+
+
+def test_the_error_workbook_masks_phones_and_a_re_upload_of_it_keeps_the_stored_phones(world, staff):
+    from surveys.importer import import_errors_xlsx, responses_import
+
+    header = "问卷编号,楼盘编码,楼盘名称,房号,业主姓名,联系电话,调查日期,总体满意度,再次购买意愿,推荐意愿"
+    rows = [
+        "Q0001,lake,湖畔花园,1-1-1501,业主1,13812345678,2026-03-10,5,5,5",
+        "Q0099,lake,湖畔花园,9-9-909,新业主,139-1111-7777,2026-03-10,9,5,5",
+    ]
+    data = "\n".join([header, *rows]).encode()
+    result = responses_import(data=data, file_name="fix.csv", survey=world.survey)
+    assert not result.ok
+    content = import_errors_xlsx(data=data, file_name="fix.csv", errors=result.errors)
+    workbook = load_workbook(io.BytesIO(content))
+    text = "\n".join(str(c) for sheet in workbook.worksheets for row in sheet.iter_rows(values_only=True) for c in row if c)
+    assert "13812345678" not in text and "1111" not in text and "138****5678" in text
+    # The clerk fixes the score in the returned sheet and uploads it: stored phones stay as they were.
+    sheet = workbook.worksheets[0]
+    sheet.cell(row=3, column=8, value=4)
+    buffer = io.BytesIO()
+    workbook.remove(workbook["错误清单"])
+    workbook.save(buffer)
+    again = responses_import(data=buffer.getvalue(), file_name="fix.xlsx", survey=world.survey)
+    assert again.ok, again.errors
+    assert Owner.objects.get(unit="1-1-1501").phone == "13812345678"
+    assert Owner.objects.get(unit="9-9-909").phone == ""
 
 
 # --- reveal ----------------------------------------------------------------------------------------------------

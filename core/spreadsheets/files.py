@@ -29,6 +29,9 @@ ZIP_MAGIC = b"PK\x03\x04"
 # Spreadsheet XML compresses 5–30×; a zip bomb a thousandfold.
 MAX_COMPRESSION_RATIO = 200
 MAX_ZIP_MEMBERS = 10_000
+# Wider than any questionnaire (the standard one has 33 columns): a file beyond is refused, and the error workbook
+# echoes no more than this many columns (a million-column CSV once cost 48 s and 882 MB there).
+SHEET_MAX_COLUMNS = 500
 CSV_ENCODINGS = ("utf-8-sig", "gb18030")  # GB18030 is a superset of GBK, which Excel in China saves
 
 
@@ -149,8 +152,11 @@ def read_checked(*, data: bytes, file_name: str) -> Sheet | ImportResult:
     return sheet
 
 
-def read_sheet(*, data: bytes, file_name: str) -> Sheet:
-    """Read the first sheet of an upload that passed ``upload_check``; raises UnreadableFile."""
+def read_sheet(*, data: bytes, file_name: str, truncate_columns: bool = False) -> Sheet:
+    """Read the first sheet of an upload that passed ``upload_check``; raises UnreadableFile.
+
+    A sheet wider than ``SHEET_MAX_COLUMNS`` is refused, or with ``truncate_columns`` cut to that width.
+    """
     suffix = PurePosixPath(file_name.replace("\\", "/")).suffix.lower()
     if suffix == ".csv":
         rows = _csv_rows(data)
@@ -158,6 +164,11 @@ def read_sheet(*, data: bytes, file_name: str) -> Sheet:
     else:
         rows = _calamine_rows(data, suffix)
         formulas = _xlsx_formulas(data) if suffix == ".xlsx" else _xls_formulas(data)
+    width = max((len(row) for row in rows), default=0)
+    if width > SHEET_MAX_COLUMNS:
+        if not truncate_columns:
+            raise UnreadableFile(f"表格列数过多（{width} 列）：最多 {SHEET_MAX_COLUMNS} 列")
+        rows = [row[:SHEET_MAX_COLUMNS] for row in rows]
     return _to_sheet(rows, formulas)
 
 

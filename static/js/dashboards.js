@@ -20,6 +20,16 @@
     return root.dataset[key] || fallback;
   }
 
+  /* Names in the charts are data people typed (surveys, projects, questions): ECharts draws labels on the canvas,
+   * but a tooltip formatter's string becomes HTML, so every piece of text in one is escaped here. */
+  var HTML_ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+
+  function esc(text) {
+    return String(text === null || text === undefined ? "" : text).replace(/[&<>"']/g, function (c) {
+      return HTML_ESCAPES[c];
+    });
+  }
+
   function fmt(value, digits) {
     if (value === null || value === undefined || isNaN(value)) {
       return "—";
@@ -33,13 +43,14 @@
 
   function tooltipPct(params) {
     var list = Array.isArray(params) ? params : [params];
-    var lines = [list[0].axisValueLabel || list[0].name];
+    var lines = [esc(list[0].axisValueLabel || list[0].name)];
     list.forEach(function (p) {
       if (p.seriesType === "custom") {
         return;
       }
       var v = Array.isArray(p.value) ? p.value[1] : p.value;
-      lines.push(p.marker + p.seriesName + t("tSep", "：") + pctLabel(v));
+      // p.marker is ECharts' own coloured dot (HTML it builds from a colour of ours).
+      lines.push(p.marker + esc(p.seriesName) + esc(t("tSep", "：")) + pctLabel(v));
     });
     return lines.join("<br>");
   }
@@ -197,8 +208,8 @@
       tooltip: {
         trigger: "item",
         formatter: function (p) {
-          return p.name + "<br>" + t("tImportance", "重要性：") + fmt(p.value[0], 3) + "<br>" + t("tPerformance", "表现：") +
-            pctLabel(p.value[1]);
+          return esc(p.name) + "<br>" + esc(t("tImportance", "重要性：")) + fmt(p.value[0], 3) + "<br>" +
+            esc(t("tPerformance", "表现：")) + pctLabel(p.value[1]);
         },
       },
       xAxis: { type: "value", name: data.labels.x, nameLocation: "middle", nameGap: 30, min: xMin, max: xMax, axisLabel: { formatter: function (v) { return fmt(v, 2); } } },

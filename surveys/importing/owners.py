@@ -98,9 +98,12 @@ def owner_write_plan(
     at: datetime,
 ) -> OwnerWrite:
     """``owners``: {key: {"phone": str, "contract_date": date|None, "move_in_date": date|None}} from the file,
-    blank = keep what is stored."""
+    blank (or a masked phone) = keep what is stored."""
     plan = OwnerWrite()
     for key, given in owners.items():
+        if "*" in (given.get("phone") or ""):
+            # A masked phone (138****5678) comes back from our own error workbook: it means "as stored".
+            given = {**given, "phone": ""}
         code, unit, name = key
         project_id = project_ids[code]
         current = stored.get((project_id, unit, name))

@@ -11,11 +11,17 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from core.spreadsheets.files import UnreadableFile, cell_text, read_sheet
+from core.logging import mask_phones
+from core.spreadsheets.files import SHEET_MAX_COLUMNS, UnreadableFile, cell_text, read_sheet
 from core.spreadsheets.results import ImportIssue
 from core.spreadsheets.writing import safe_cell
 from surveys.models import Survey
 
+# What the error workbook echoes at most: the columns any readable file can have, the rows of a large survey, and
+# the errors an import job keeps (core/spreadsheets/files.py, surveys/importing/jobs.py).
+ERROR_WORKBOOK_MAX_COLUMNS = SHEET_MAX_COLUMNS
+ERROR_WORKBOOK_MAX_DATA_ROWS = 200_000
+ERROR_WORKBOOK_MAX_ROWS = 10_000
 RED = PatternFill(start_color="FFFFC7CE", end_color="FFFFC7CE", fill_type="solid")
 BOLD = Font(bold=True)
 EXAMPLE_META = {
@@ -99,8 +105,15 @@ def response_template_xlsx(*, survey: Survey) -> bytes:
 def import_errors_xlsx(*, data: bytes, file_name: str, errors: list[ImportIssue]) -> bytes:
     """The uploaded sheet with each bad cell filled red and its reason as a comment, plus an "错误清单" sheet."""
     suffix = file_name.lower().rsplit(".", 1)[-1] if "." in file_name else ""
+    try:
+        parsed = read_sheet(data=data, file_name=file_name, truncate_columns=True)
+    except UnreadableFile:
+        parsed = None
+    # The file's own workbook (formats kept) only when it is within bounds; else its values, cut to size.
+    last_row = int(parsed.row_numbers[-1]) if parsed is not None and len(parsed.row_numbers) else 1
+    within_bounds = parsed is not None and last_row <= ERROR_WORKBOOK_MAX_DATA_ROWS
     workbook = None
-    if suffix == "xlsx":
+    if suffix == "xlsx" and within_bounds and not _wider_than_read(data):
         try:
             workbook = load_workbook(io.BytesIO(data))
         except Exception:  # noqa: BLE001 - fall back to the values as read
@@ -110,11 +123,12 @@ def import_errors_xlsx(*, data: bytes, file_name: str, errors: list[ImportIssue]
         for extra in workbook.worksheets[1:]:
             workbook.remove(extra)
         headers = [cell_text(cell.value) for cell in sheet[1]]
+        _mask_sheet(sheet)
     else:
         workbook = Workbook()
         sheet = workbook.active
         sheet.title = "数据"
-        headers = _copy_values(sheet, data=data, file_name=file_name)
+        headers = _copy_values(sheet, parsed=parsed)
     column_of = {}
     for index, header in enumerate(headers, start=1):
         column_of.setdefault(header, index)
@@ -124,14 +138,19 @@ def import_errors_xlsx(*, data: bytes, file_name: str, errors: list[ImportIssue]
             continue
         cell = sheet.cell(row=issue.row, column=column)
         cell.fill = RED
-        text = issue.reason if cell.comment is None else f"{cell.comment.text}\n{issue.reason}"
+        reason = mask_phones(issue.reason)
+        text = reason if cell.comment is None else f"{cell.comment.text}\n{reason}"
         cell.comment = Comment(text, "导入检查")
     listing = workbook.create_sheet("错误清单")
     listing.append(["行", "列", "值", "原因"])
     for cell in listing[1]:
         cell.font = BOLD
-    for issue in errors:
-        listing.append([issue.row, safe_cell(issue.column), safe_cell(issue.value), safe_cell(issue.reason)])
+    for issue in errors[:ERROR_WORKBOOK_MAX_ROWS]:
+        listing.append(
+            [issue.row, safe_cell(issue.column), safe_cell(mask_phones(issue.value)), safe_cell(mask_phones(issue.reason))]
+        )
+    if len(errors) > ERROR_WORKBOOK_MAX_ROWS:
+        listing.append(["", "", "", f"仅列出前 {ERROR_WORKBOOK_MAX_ROWS} 条错误（共 {len(errors)} 条）；改正后重新上传可看到其余错误。"])
     listing.column_dimensions["B"].width = 16
     listing.column_dimensions["C"].width = 20
     listing.column_dimensions["D"].width = 80
@@ -141,14 +160,42 @@ def import_errors_xlsx(*, data: bytes, file_name: str, errors: list[ImportIssue]
     return buffer.getvalue()
 
 
-def _copy_values(sheet, *, data: bytes, file_name: str) -> list[str]:
-    """A csv or xls as a plain sheet (row numbers kept: blank rows stay blank)."""
-    try:
-        parsed = read_sheet(data=data, file_name=file_name)
-    except UnreadableFile:
+def _copy_values(sheet, *, parsed) -> list[str]:
+    """A csv, xls or oversized sheet as plain values (row numbers kept: blank rows stay blank), at most
+    ERROR_WORKBOOK_MAX_COLUMNS columns and ERROR_WORKBOOK_MAX_DATA_ROWS rows."""
+    if parsed is None:
         return []
     sheet.append([safe_cell(header) for header in parsed.headers])
-    for position, row_number in enumerate(parsed.row_numbers):
+    for position, row_number in enumerate(parsed.row_numbers[:ERROR_WORKBOOK_MAX_DATA_ROWS]):
         for index, column in enumerate(parsed.columns, start=1):
-            sheet.cell(row=int(row_number), column=index, value=safe_cell(cell_text(column[position])) or None)
+            value = safe_cell(mask_phones(cell_text(column[position])))
+            sheet.cell(row=int(row_number), column=index, value=value or None)
     return parsed.headers
+
+
+def _mask_sheet(sheet) -> None:
+    """Phones masked in every cell, typed as text or as a number (an 11-digit number cell is a phone too)."""
+    for row in sheet.iter_rows():
+        for cell in row:
+            value = cell.value
+            if isinstance(value, str):
+                masked = mask_phones(value)
+            elif isinstance(value, int | float) and not isinstance(value, bool) and 1e10 <= value < 2e10:
+                masked = mask_phones(str(int(value)))
+            else:
+                continue
+            if masked != value and masked != str(value):
+                cell.value = masked
+
+
+def _wider_than_read(data: bytes) -> bool:
+    """Whether an xlsx declares more columns than a readable sheet has (openpyxl would load them all)."""
+    try:
+        from openpyxl.utils.cell import range_boundaries
+
+        workbook = load_workbook(io.BytesIO(data), read_only=True)
+        dimension = workbook.worksheets[0].calculate_dimension()
+        workbook.close()
+        return range_boundaries(dimension)[2] > ERROR_WORKBOOK_MAX_COLUMNS
+    except Exception:  # noqa: BLE001 - no usable dimension: treat as too wide, copy the values instead
+        return True
