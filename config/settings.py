@@ -235,6 +235,14 @@ METRICS_PARTITION_MIN_RESPONSES = env_int("METRICS_PARTITION_MIN_RESPONSES", 200
 METRICS_PARTITION_ROWS = env_int("METRICS_PARTITION_ROWS", 250_000)
 # How often the beat re-queues recomputes the broker never got, and how old a pending one must be.
 METRICS_FLUSH_SECONDS = env_int("METRICS_FLUSH_SECONDS", 60)
+# A running recompute beats every METRICS_HEARTBEAT_SECONDS; one silent for METRICS_STALE_SECONDS lost its worker
+# and the next flush queues it again: a dead worker's run is back within STALE + FLUSH seconds (≤ 2 minutes).
+METRICS_HEARTBEAT_SECONDS = env_int("METRICS_HEARTBEAT_SECONDS", 5)
+METRICS_STALE_SECONDS = env_int("METRICS_STALE_SECONDS", 40)
+if METRICS_STALE_SECONDS < 3 * METRICS_HEARTBEAT_SECONDS:
+    raise ValueError("METRICS_STALE_SECONDS must be at least three heartbeats")
+# One run per survey at a time: how long a run waits for the survey's lock before it is retried.
+METRICS_LOCK_WAIT_SECONDS = env_int("METRICS_LOCK_WAIT_SECONDS", 10)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 if CELERY_BROKER_URL.startswith("filesystem://"):

@@ -8,7 +8,7 @@ from django.db import transaction
 from owners.models import Owner
 from owners.stages import stage_as_of
 from surveys.answers import encode_answers
-from surveys.events import responses_changed_send
+from surveys.events import ResponseChange, response_state, responses_changed_send
 from surveys.models import ImportJob, Question, Response, Survey
 from surveys.questionnaires import QUESTIONNAIRES
 from surveys.selectors import survey_questions
@@ -76,6 +76,7 @@ def response_submit(
         if clash.exists():
             raise ValidationError({"questionnaire_no": f"问卷编号“{questionnaire_no}”在本次调查中已被其他业主使用"})
         created = response is None
+        before = None if created else response_state(response)
         if created:
             response = Response(survey=survey, owner=owner, project_id=owner.project_id)
         response.questionnaire_no = questionnaire_no
@@ -86,8 +87,17 @@ def response_submit(
         response.project_id = owner.project_id
         response.full_clean(validate_unique=False)
         response.save()
-        responses_changed_send(survey_id=survey.pk)
+        responses_changed_send(survey_id=survey.pk, changes=[ResponseChange(before, response_state(response))])
     return response, created
+
+
+def response_delete(*, response: Response) -> None:
+    """Delete one response (its history keeps it); the survey's numbers follow."""
+    with transaction.atomic():
+        before = response_state(response)
+        survey_id = response.survey_id
+        response.delete()
+        responses_changed_send(survey_id=survey_id, changes=[ResponseChange(before, None)])
 
 
 def import_job_start(*, kind: str, survey: Survey | None, data: bytes, file_name: str, user) -> ImportJob:
