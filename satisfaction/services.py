@@ -475,7 +475,8 @@ def _insert(model, columns: list[str], rows: list[tuple]) -> None:
 
 
 def metrics_write_snapshots(*, survey: Survey, metrics, computed_at) -> None:
-    """Replace every snapshot row of the survey, in one transaction."""
+    """Replace every snapshot row of the survey, in one transaction. Readers are told by the caller once it has
+    committed (``_finish``): nothing else is written here, so a REPEATABLE READ run cannot collide with a writer."""
     project_ids = dict(Project.objects.values_list("code", "id"))
     metric, items, drivers = _snapshot_rows(survey.pk, metrics, project_ids, computed_at)
     with transaction.atomic():
@@ -484,7 +485,6 @@ def metrics_write_snapshots(*, survey: Survey, metrics, computed_at) -> None:
         _insert(MetricSnapshot, _METRIC_COLUMNS, metric)
         _insert(ItemSnapshot, _ITEM_COLUMNS, items)
         _insert(DriverSnapshot, _DRIVER_COLUMNS, drivers)
-        metrics_changed_send(survey_id=survey.pk)
 
 
 def _replace_slices(survey: Survey, cells: list[tuple[str, str]], codes_by_id: dict, metrics, computed_at) -> None:
@@ -501,7 +501,6 @@ def _replace_slices(survey: Survey, cells: list[tuple[str, str]], codes_by_id: d
     _insert(MetricSnapshot, _METRIC_COLUMNS, metric)
     _insert(ItemSnapshot, _ITEM_COLUMNS, items)
     _insert(DriverSnapshot, _DRIVER_COLUMNS, driver_rows)
-    metrics_changed_send(survey_id=survey.pk)
 
 
 # Partitioned recompute: several workers share one large survey ------------------------------------------------

@@ -69,6 +69,15 @@ def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache: a rolled-back test's database returns to an earlier cache version
+    (core.versions), and a test that patches code (a selector) changes what no version names."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 def make_user(username: str, *, groups=(), department: str | None = None, head: bool = False, **extra) -> User:
     from departments.models import Department, Membership
 

@@ -5,9 +5,9 @@ included) and deletes."""
 from datetime import date
 
 import pytest
+from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from django.db import transaction
 
 from owners.models import Owner, Project
 from satisfaction import services
