@@ -155,7 +155,8 @@ SESSION_COOKIE_SAMESITE = "Lax"
 # redis://… shares one cache between all web processes (production); unset: each process keeps its own in memory.
 CACHE_URL = env_str("CACHE_URL")
 if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL,
+    # core.cache.RedisCache: Django's backend reusing its redis-py clients (see there).
+    CACHES = {"default": {"BACKEND": "core.cache.RedisCache", "LOCATION": CACHE_URL,
                           "KEY_PREFIX": "csm", "TIMEOUT": 3600}}
     # Sessions read from the shared cache, written through to the database; only with a shared cache, since a
     # per-process cache would keep a logged-out session alive in the other processes.
