@@ -2,7 +2,7 @@
 
 Every input of a dashboard page moves the version in the transaction that changes it: the metrics app's
 ``metrics_changed`` (snapshots and fill states), saves and deletions of surveys, questions, projects and of
-every model of the improvement plans and the feedback apps (and of the snapshots and runs saved one by one). What no signal names (an owner count in the
+every model of the improvement plans and the feedback apps (and runs saved one by one). What no signal names (an owner count in the
 feedback panel) is bounded by the pages' TTL.
 """
 
@@ -38,9 +38,9 @@ def connect() -> None:
     metrics_written.connect(warm_after_recompute, dispatch_uid="dashboards.warm")
     models = [apps.get_model("surveys", "Survey"), apps.get_model("surveys", "Question"),
               apps.get_model("owners", "Project")]
-    # Saved one by one (the admin, fixtures); the metrics app's bulk writes send metrics_changed.
-    models += [apps.get_model("satisfaction", name) for name in ("MetricRun", "MetricSnapshot", "ItemSnapshot",
-                                                                "DriverSnapshot")]
+    # Runs saved one by one (the admin, fixtures); the metrics app's own writes send metrics_changed. Not the
+    # snapshot models: a receiver on them would turn each bulk delete of a survey's rows into a row-by-row one.
+    models.append(apps.get_model("satisfaction", "MetricRun"))
     models += list(apps.get_app_config("improvement_plans").get_models())
     models += list(apps.get_app_config("feedback").get_models())
     for model in models:
