@@ -24,6 +24,8 @@ def recompute_survey(self, survey_id: int) -> int:
     try:
         return metrics_run(survey_id=survey_id)
     except SurveyBusy:
+        if self.request.is_eager:  # in-process, no broker: the run stays pending for the beat's flush
+            return -1
         raise self.retry(countdown=1, max_retries=None) from None
 
 
