@@ -124,7 +124,8 @@ class MetricRun(models.Model):
 
     survey = models.ForeignKey("surveys.Survey", on_delete=models.CASCADE, related_name="metric_runs")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.FULL)
+    # A database default too: runs requested by plain SQL (tools, the fault drills) are full ones.
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.FULL, db_default=Kind.FULL)
     requested_at = models.DateTimeField()
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
