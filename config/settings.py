@@ -82,7 +82,8 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's, with the user and their visible ports cached under the scope version (departments/auth.py).
+    "departments.auth.CachedAuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -157,7 +158,8 @@ SESSION_COOKIE_SAMESITE = "Lax"
 # redis://… shares one cache between all web processes (production); unset: each process keeps its own in memory.
 CACHE_URL = env_str("CACHE_URL")
 if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
-    # While Redis is unreachable every call is a miss (core/cache.py): pages keep serving from the database.
+    # While Redis is unreachable every call is a miss, and clients are reused (core/cache.py): pages keep serving
+    # from the database.
     CACHES = {"default": {"BACKEND": "core.cache.DegradingRedisCache", "LOCATION": CACHE_URL,
                           "KEY_PREFIX": "csm", "TIMEOUT": 3600,
                           "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1}}}
@@ -251,6 +253,14 @@ METRICS_PARTITION_MIN_RESPONSES = env_int("METRICS_PARTITION_MIN_RESPONSES", 200
 METRICS_PARTITION_ROWS = env_int("METRICS_PARTITION_ROWS", 250_000)
 # How often the beat re-queues recomputes the broker never got, and how old a pending one must be.
 METRICS_FLUSH_SECONDS = env_int("METRICS_FLUSH_SECONDS", 60)
+# A running recompute beats every METRICS_HEARTBEAT_SECONDS; one silent for METRICS_STALE_SECONDS lost its worker
+# and the next flush queues it again: a dead worker's run is back within STALE + FLUSH seconds (≤ 2 minutes).
+METRICS_HEARTBEAT_SECONDS = env_int("METRICS_HEARTBEAT_SECONDS", 5)
+METRICS_STALE_SECONDS = env_int("METRICS_STALE_SECONDS", 40)
+if METRICS_STALE_SECONDS < 3 * METRICS_HEARTBEAT_SECONDS:
+    raise ValueError("METRICS_STALE_SECONDS must be at least three heartbeats")
+# One run per survey at a time: how long a run waits for the survey's lock before it is retried.
+METRICS_LOCK_WAIT_SECONDS = env_int("METRICS_LOCK_WAIT_SECONDS", 10)
 # A worker that loses the broker waits for it for ever (retrying with backoff) instead of exiting after 100 tries:
 # a Redis restart or failover must not need systemd to bring the workers back.
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

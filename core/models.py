@@ -1,4 +1,5 @@
-"""Models of the shared kernel: per-user settings that every app uses, and API tokens kept as hashes."""
+"""Models of the shared kernel: per-user settings that every app uses, API tokens kept as hashes, and the cache
+versions (``core.versions``)."""
 
 from django.conf import settings
 from django.db import models
@@ -48,3 +49,14 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.client} · {self.prefix}…"
+
+
+class CacheVersion(models.Model):
+    """A value that changes whenever a kind of data changes: caches key their entries on it."""
+
+    name = models.CharField(primary_key=True, max_length=32)
+    value = models.BigIntegerField()
+
+    class Meta:
+        verbose_name = _("缓存版本")
+        verbose_name_plural = _("缓存版本")

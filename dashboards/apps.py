@@ -7,3 +7,8 @@ from django.utils.translation import gettext_lazy as _
 class DashboardsConfig(AppConfig):
     name = "dashboards"
     verbose_name = _("看板")
+
+    def ready(self):
+        from dashboards import receivers
+
+        receivers.connect()

@@ -25,6 +25,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from core.versions import DATA, SCOPE, versions_read
 from dashboards import panels as P
 from dashboards.selectors import (
     SliceFilter,
@@ -200,6 +201,110 @@ def _page_body(request, template: str, context: dict, key_parts: tuple) -> tuple
     return cached
 
 
+# --- The whole page and its JSON, cached under the data version: a hit runs no dashboard query at all ---------------
+#
+# ``core.versions.DATA`` moves in the transaction of every change a dashboard shows (dashboards/receivers.py), so
+# a page rendered under one value stays right until the value moves. The key names the path with its query, the
+# language, the reader's scope (company-wide or not, the ports they see: never the user id, so readers with the
+# same scope share entries) and the code. A hit reads the versions (one query, shared with the cached sign-in),
+# takes the body and this user's shell from the cache, and puts the CSRF token in: no dashboard query, no
+# template rendered. The TTL bounds what no signal names (a project's owner count in the feedback panel).
+
+PAGE_SECONDS = 60
+SHELL_SECONDS = 600
+_TITLE, _BODY, _CSRF = "csm-7e1d-title", "csm-7e1d-body", "csm-7e1d-csrf"
+WARM_REGISTRY = "dashboards:warm:registry"
+WARM_LIMIT = 16
+
+
+def _reader_scope(user) -> tuple:
+    return (user_sees_company_wide(user), tuple(dashboard_ports_for(user)))
+
+
+def _fast_key(request, kind: str) -> str:
+    parts = (kind, _code_version(), get_language(), request.get_full_path(), _reader_scope(request.user),
+             versions_read(request).get(DATA))
+    return f"dashboards:{kind}:" + hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def _shell_key(request) -> str:
+    parts = (_code_version(), get_language(), request.get_full_path(), request.user.pk,
+             versions_read(request).get(SCOPE))
+    return "dashboards:shell:" + hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def _has_messages(request) -> bool:
+    from django.contrib.messages import get_messages
+
+    return bool(get_messages(request))
+
+
+def _shell(request, key: str | None, found: str | None = None) -> str:
+    """This user's page around placeholders for the title, the body and the CSRF token."""
+    if found is not None:
+        return found
+    html = render_to_string("dashboards/_shell.html",
+                            {"page_title": _TITLE, "page_body": _BODY, "csrf_token": _CSRF}, request=request)
+    if key is not None:
+        cache.set(key, html, SHELL_SECONDS)
+    return html
+
+
+def _fill(shell: str, request, title: str, body: str) -> str:
+    from django.middleware.csrf import get_token
+
+    return shell.replace(_CSRF, get_token(request)).replace(_TITLE, title).replace(_BODY, body)
+
+
+def _remember_for_warming(request, kind: str) -> None:
+    """The page or JSON just rendered cold, so that the next recompute renders it again right away."""
+    registry = cache.get(WARM_REGISTRY) or {}
+    entry = (kind, request.get_full_path(), get_language(), request.user.pk)
+    registry.pop(_reader_scope(request.user) + entry[:3], None)
+    registry[_reader_scope(request.user) + entry[:3]] = entry
+    while len(registry) > WARM_LIMIT:
+        registry.pop(next(iter(registry)))
+    cache.set(WARM_REGISTRY, registry, None)
+
+
+def cached_page(view):
+    """A dashboard page from the page cache when it is there (see above); rendered and stored otherwise."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if getattr(request, "htmx", False) or not dashboard_user_may_enter(request.user):
+            return view(request, *args, **kwargs)
+        key, shell_key = _fast_key(request, "page"), _shell_key(request)
+        found = cache.get_many([key, shell_key])
+        page = found.get(key)
+        if page is not None and not _has_messages(request):
+            return HttpResponse(_fill(_shell(request, shell_key, found.get(shell_key)), request, *page))
+        request._csm_page_key = key
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def cached_json(view):
+    """A dashboard's JSON from the cache when it is there; stored when it answered 200."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not dashboard_user_may_enter(request.user):
+            return view(request, *args, **kwargs)
+        key = _fast_key(request, "json")
+        content = cache.get(key)
+        if content is not None:
+            return HttpResponse(content, content_type="application/json")
+        response = view(request, *args, **kwargs)
+        if response.status_code == 200:
+            cache.set(key, response.content, PAGE_SECONDS)
+            _remember_for_warming(request, "json")
+        return response
+
+    return wrapper
+
+
 def _page(request, template: str, filters: Filters, extra: dict, *, cache_parts: tuple | None = None) -> HttpResponse:
     """The page; with ``cache_parts`` (every input of ``extra`` the filters do not already name) its body comes
     from the body cache and only the shell is rendered now."""
@@ -228,7 +333,13 @@ def _page(request, template: str, filters: Filters, extra: dict, *, cache_parts:
         cache_parts,
     )
     title, body = _page_body(request, template, context, key_parts)
-    return render(request, "dashboards/_shell.html", {"page_title": mark_safe(title), "page_body": mark_safe(body)})
+    page_key = getattr(request, "_csm_page_key", None)
+    if page_key is not None:
+        cache.set(page_key, (title, body), PAGE_SECONDS)
+        _remember_for_warming(request, "page")
+    if _has_messages(request):
+        return render(request, "dashboards/_shell.html", {"page_title": mark_safe(title), "page_body": mark_safe(body)})
+    return HttpResponse(_fill(_shell(request, _shell_key(request)), request, title, body))
 
 
 # --- Company overview ---------------------------------------------------------------------------------------------
@@ -247,6 +358,7 @@ def _overview_bundle(filters: Filters, ports: list[str]) -> dict:
 
 
 @require_GET
+@cached_page
 def overview(request):
     ports = _scope(request)
     try:
@@ -264,6 +376,7 @@ def overview(request):
 
 
 @require_GET
+@cached_json
 def overview_data(request):
     ports = _scope(request)
     try:
@@ -295,6 +408,7 @@ def _port_bundle(filters: Filters, port: str) -> dict:
 
 
 @require_GET
+@cached_page
 def port_dashboard(request, port: str):
     _port(request, port)
     try:
@@ -313,6 +427,7 @@ def port_dashboard(request, port: str):
 
 
 @require_GET
+@cached_json
 def port_data(request, port: str):
     _port(request, port)
     try:
@@ -354,6 +469,7 @@ def _scorecard_bundle(filters: Filters, ports: list[str]) -> dict:
 
 
 @require_GET
+@cached_page
 def project_scorecard(request, code: str):
     ports = _scope(request)
     try:
@@ -373,6 +489,7 @@ def project_scorecard(request, code: str):
 
 
 @require_GET
+@cached_json
 def project_data(request, code: str):
     ports = _scope(request)
     try:

@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class DepartmentsConfig(AppConfig):
     name = "departments"
     verbose_name = _("部门与端口")
+
+    def ready(self):
+        from departments.auth import connect_scope_receivers
+
+        connect_scope_receivers()

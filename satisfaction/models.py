@@ -105,7 +105,12 @@ class DriverSnapshot(models.Model):
 
 
 class MetricRun(models.Model):
-    """A requested recompute of one survey: coalesces requests and tells pages when numbers were computed."""
+    """A requested recompute of one survey: coalesces requests and tells pages when numbers were computed.
+
+    ``full`` reads every response; ``incremental`` folds the survey's pending ``CellDelta`` rows into its stored
+    ``CellCount`` rows and rewrites only the snapshot rows those cells feed. A running run's worker beats
+    (``heartbeat_at``) so that the beat can tell a dead run from a long one.
+    """
 
     class Status(models.TextChoices):
         PENDING = "pending", _("等待计算")
@@ -113,10 +118,17 @@ class MetricRun(models.Model):
         DONE = "done", _("已完成")
         FAILED = "failed", _("失败")
 
+    class Kind(models.TextChoices):
+        FULL = "full", _("全量重算")
+        INCREMENTAL = "incremental", _("增量更新")
+
     survey = models.ForeignKey("surveys.Survey", on_delete=models.CASCADE, related_name="metric_runs")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    # A database default too: runs requested by plain SQL (tools, the fault drills) are full ones.
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.FULL, db_default=Kind.FULL)
     requested_at = models.DateTimeField()
     started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     responses = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
@@ -125,3 +137,56 @@ class MetricRun(models.Model):
         verbose_name = _("指标计算")
         verbose_name_plural = _("指标计算")
         indexes = [models.Index(fields=["survey", "status"])]
+
+
+class CellCount(models.Model):
+    """The additive counts of one survey's responses in one project × stage cell (engine ``CellCounts.cell``).
+
+    Written by every full recompute (the truth) and moved on by each change's ``CellDelta``; every snapshot row
+    derives from these counts alone (``metrics_from_counts``), so a change re-derives only the rows its cells feed.
+    """
+
+    survey = models.ForeignKey("surveys.Survey", on_delete=models.CASCADE, related_name="+")
+    project = models.ForeignKey("owners.Project", on_delete=models.CASCADE, related_name="+")
+    stage = models.CharField(max_length=16, choices=Stage.choices)
+    layout = models.CharField(max_length=16, help_text=_("问卷结构摘要：问卷变化后旧计数不再使用"))
+    counts = models.JSONField()
+
+    class Meta:
+        verbose_name = _("单元计数")
+        verbose_name_plural = _("单元计数")
+        constraints = [models.UniqueConstraint(fields=["survey", "project", "stage"], name="cell_count_unique_cell")]
+
+
+class CellDelta(models.Model):
+    """What one committed change to responses adds to one cell's counts (negative for what it took away).
+
+    Written in the same transaction as the change (so it exists exactly when the change does); folded into
+    ``CellCount`` and deleted by the next incremental run, or deleted by a full recompute whose read saw it.
+    """
+
+    survey = models.ForeignKey("surveys.Survey", on_delete=models.CASCADE, related_name="+", db_index=False)
+    project = models.ForeignKey("owners.Project", on_delete=models.CASCADE, related_name="+", db_index=False)
+    stage = models.CharField(max_length=16, choices=Stage.choices)
+    layout = models.CharField(max_length=16)
+    counts = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("单元计数变化")
+        verbose_name_plural = _("单元计数变化")
+        indexes = [models.Index(fields=["survey", "id"], name="cell_delta_survey")]
+
+
+class SurveyCountState(models.Model):
+    """The survey's ``CellCount`` rows are the counts of its responses as of the last full recompute plus every
+    delta folded since, in this layout. Without it (never fully computed since counts were kept, or the
+    questionnaire changed) a change asks for a full recompute instead of a delta."""
+
+    survey = models.OneToOneField("surveys.Survey", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    layout = models.CharField(max_length=16)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("单元计数状态")
+        verbose_name_plural = _("单元计数状态")

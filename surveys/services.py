@@ -9,7 +9,7 @@ from django.db import transaction
 from owners.models import Owner
 from owners.stages import stage_as_of
 from surveys.answers import answer_codes, encode_answers
-from surveys.events import responses_changed_send
+from surveys.events import ResponseChange, response_state, responses_changed_send
 from surveys.importing.jobs import import_job_start  # noqa: F401  (a write of this app; lives with the job machinery)
 from surveys.models import Question, Response, Survey
 from surveys.questionnaires import QUESTIONNAIRES
@@ -85,6 +85,7 @@ def response_submit(
         response = Response.objects.select_for_update().filter(survey=survey, owner=owner).first()
         answers = response_check(survey=survey, owner=owner, questionnaire_no=questionnaire_no, scores=scores)
         created = response is None
+        before = None if created else response_state(response)
         if created:
             response = Response(survey=survey, owner=owner, project_id=owner.project_id)
         response.questionnaire_no = questionnaire_no
@@ -95,21 +96,20 @@ def response_submit(
         response.project_id = owner.project_id
         response.full_clean(validate_unique=False)
         response.save()
-        responses_changed_send(survey_id=survey.pk)
+        responses_changed_send(survey_id=survey.pk, changes=[ResponseChange(before, response_state(response))])
     return response, created
 
 
 def responses_delete(*, responses: Iterable[Response]) -> int:
-    """Delete responses (the admin's path): each leaves a deletion row in its history, and every survey that lost
-    one is recomputed on commit. Returns how many were deleted."""
+    """Delete responses (the admin's path): each leaves a deletion row in its history and tells the metrics what it
+    took away, so the survey's numbers follow. Returns how many were deleted."""
     deleted = 0
-    surveys: set[int] = set()
     with transaction.atomic():
         for response in responses:  # one by one, so that each deletion is recorded in the history
-            surveys.add(response.survey_id)
+            before = response_state(response)
+            survey_id = response.survey_id
             response.delete()
+            responses_changed_send(survey_id=survey_id, changes=[ResponseChange(before, None)])
             deleted += 1
-        for survey_id in sorted(surveys):
-            responses_changed_send(survey_id=survey_id)
     return deleted
 

@@ -103,7 +103,9 @@ def _fast_passwords(settings):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Each test starts with an empty cache: rate-limit counters and cached pages do not leak between tests."""
+    """Each test starts with an empty cache: rate-limit counters and cached pages do not leak between tests, a
+    rolled-back test's database returns to an earlier cache version (core.versions), and a test that patches code
+    (a selector) changes what no version names."""
     from django.core.cache import cache
 
     cache.clear()

@@ -116,3 +116,80 @@ def test_heads_of_one_department_share_a_cached_body_and_the_page_is_not_the_man
     body = [dashboard_body(page) for page in pages]
     assert body[1] == body[2]
     assert body[0] != body[1]
+
+
+# --- The cache-hit path: its queries pinned --------------------------------------------------------------------------
+# A hit reads the session (one query with database sessions; none with CACHE_URL's cached_db sessions) and the
+# cache versions (one query); the user, their roles and ports, the body and the shell all come from the cache.
+
+HIT_URLS = [
+    URL,
+    "/dashboards/ports/property/data.json?survey=2026-annual",
+    "/dashboards/?survey=2026-annual",
+    "/dashboards/data.json?survey=2026-annual",
+    "/dashboards/projects/SUN/?survey=2026-annual",
+    "/dashboards/projects/SUN/data.json?survey=2026-annual",
+]
+
+
+@pytest.mark.parametrize("url", HIT_URLS)
+def test_a_cached_dashboard_page_or_json_costs_at_most_two_queries(client, manager, surveys, url,
+                                                                     django_assert_max_num_queries):
+    client.force_login(manager)
+    cold = client.get(url)
+    assert cold.status_code == 200
+    with django_assert_max_num_queries(2):
+        warm = client.get(url)
+    assert warm.status_code == 200
+    if "data.json" in url:
+        assert warm.json() == cold.json()
+    else:
+        assert dashboard_body(warm.content.decode()) == dashboard_body(cold.content.decode())
+
+
+def test_a_signed_in_request_reads_neither_the_user_nor_their_groups_once_cached(client, property_head, surveys,
+                                                                                   django_assert_max_num_queries):
+    client.force_login(property_head)
+    assert client.get("/healthz").status_code == 200
+    client.get(URL)  # the user and their ports are cached now
+    with django_assert_max_num_queries(2):
+        assert client.get(URL).status_code == 200
+
+
+def test_a_role_taken_away_is_seen_by_the_next_request_despite_the_cached_user(client, property_head, surveys):
+    from django.contrib.auth.models import Group
+
+    client.force_login(property_head)
+    assert client.get(URL).status_code == 200
+    assert client.get(URL).status_code == 200  # served from the caches
+    property_head.groups.remove(Group.objects.get(name="department_head"))
+    assert client.get(URL).status_code == 403
+
+
+def test_a_password_change_signs_out_every_session_despite_the_cached_user(client, manager, surveys):
+    client.force_login(manager)
+    assert client.get(URL).status_code == 200
+    manager.set_password("another-long-password-1")
+    manager.save()
+    assert client.get(URL).status_code == 302  # back to the login page
+
+
+def test_a_recompute_leaves_the_next_page_view_warm(client, manager, surveys, django_assert_max_num_queries,
+                                                    django_capture_on_commit_callbacks):
+    _, survey = surveys
+    client.force_login(manager)
+    client.get(URL)
+    client.get("/dashboards/ports/property/data.json?survey=2026-annual")
+    position = list(survey.questions.order_by("position").values_list("code", flat=True)).index("property")
+    for response in Response.objects.filter(survey=survey, project__code="SUN"):
+        response.answers = response.answers[:position] + "2" + response.answers[position + 1 :]
+        response.save(update_fields=["answers"])
+
+    metrics_compute(survey_id=survey.pk)  # the task's code: it warms what it made cold
+
+    snap = MetricSnapshot.objects.get(survey=survey, port="property", project__code="SUN", stage="")
+    with django_assert_max_num_queries(2):
+        page = client.get(URL).content.decode()
+    assert f'data-value="{snap.satisfaction_rate}"' in page
+    with django_assert_max_num_queries(2):
+        client.get("/dashboards/ports/property/data.json?survey=2026-annual")

@@ -425,14 +425,14 @@ def test_cached_panels_never_outlive_a_recompute_a_rename_or_a_new_target(client
     chart = client.get("/dashboards/ports/property/data.json?survey=2026-annual").json()["charts"]
     assert "阳光花园" in chart["projects"]["categories"]
 
-    Project.objects.filter(code="SUN").update(name="阳光花园（更名）")
+    # Renamed and targeted the way the product does it (a save: the page cache's data version moves with it).
+    sun = Project.objects.get(code="SUN")
+    sun.name = "阳光花园（更名）"
+    sun.save()
     assert "阳光花园（更名）" in client.get(url).content.decode()
 
-    import improvement_plans.selectors
+    from improvement_plans.models import ImprovementPlan, PlanStatus
 
-    monkeypatch.setattr(
-        improvement_plans.selectors, "plan_targets",
-        lambda *, year: {"company": {}, "ports": {"property": 0.99}}, raising=False,
-    )
+    ImprovementPlan.objects.create(year=2026, port="property", status=PlanStatus.APPROVED, satisfaction_target=0.99)
     line = body_rows(client.get(url).content, "port-headline")[0]
     assert value_of(line["cells"][4]) == 0.99 and line["texts"][5] == "未达标"

@@ -85,7 +85,7 @@ def test_a_recompute_requested_while_the_broker_is_down_stays_pending_and_the_fl
     MetricRun.objects.filter(pk=run.pk).update(
         requested_at=timezone.now() - timedelta(seconds=settings.METRICS_FLUSH_SECONDS + 1)
     )
-    # A run "running" for longer than the visibility timeout lost its message: queued again too.
+    # A run "running" whose worker stopped beating long ago lost its worker: queued again too.
     long_ago = timezone.now() - timedelta(seconds=settings.CELERY_VISIBILITY_TIMEOUT + settings.METRICS_FLUSH_SECONDS + 1)
     MetricRun.objects.create(survey=other, status=MetricRun.Status.RUNNING, requested_at=long_ago, started_at=long_ago)
     # A run that is merely running now is left alone.

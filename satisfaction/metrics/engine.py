@@ -209,9 +209,12 @@ def _driver_pairs(questions: Sequence[QuestionSpec]) -> tuple[tuple[str, str], .
 class CellCounts:
     """Additive integer counts of a set of responses to one questionnaire (see the section comment above).
 
-    Arrays are int64 with the project axis second to last: ``responses`` (project, stage); ``answered``,
-    ``satisfied``, ``score_sum`` (question, project, stage); ``loyalty_base``, ``loyal`` (project, stage), zero
-    when the questionnaire lacks a headline item; ``moments`` (pair, project, moment) in ``MOMENTS`` order.
+    Arrays are int64 and every count is kept per project × stage cell: ``responses`` (project, stage);
+    ``answered``, ``satisfied``, ``score_sum`` (question, project, stage); ``loyalty_base``, ``loyal``
+    (project, stage), zero when the questionnaire lacks a headline item; ``moments`` (pair, project, stage,
+    moment) in ``MOMENTS`` order (the drivers add them over the stages of a project). Counts are additive, so the
+    counts of a change are ``counts(after) − counts(before)`` and may be negative; stored counts plus the
+    counts of every later change equal the counts of the responses as they now are.
     """
 
     codes: tuple[str, ...]
@@ -226,6 +229,8 @@ class CellCounts:
     moments: np.ndarray
 
     ARRAYS = ("responses", "answered", "satisfied", "score_sum", "loyalty_base", "loyal", "moments")
+    PROJECT_AXIS = {"responses": 0, "answered": 1, "satisfied": 1, "score_sum": 1, "loyalty_base": 0, "loyal": 0,
+                    "moments": 1}
 
     @classmethod
     def empty(cls, questions: Sequence[QuestionSpec]) -> CellCounts:
@@ -244,7 +249,7 @@ class CellCounts:
             "score_sum": (q, p, s),
             "loyalty_base": (p, s),
             "loyal": (p, s),
-            "moments": (len(pairs), p, len(MOMENTS)),
+            "moments": (len(pairs), p, s, len(MOMENTS)),
         }
         return cls(codes, pairs, projects, **{name: np.zeros(shapes[name], dtype=np.int64) for name in cls.ARRAYS})
 
@@ -265,8 +270,66 @@ class CellCounts:
             rows = np.array([position[code] for code in part.projects], dtype=np.intp)
             for name in self.ARRAYS:
                 # Each part lists a project once, so a fancy-indexed += adds every row.
-                getattr(total, name)[..., rows, :] += getattr(part, name)
+                getattr(total, name)[self._along_projects(name, rows)] += getattr(part, name)
         return total
+
+    @classmethod
+    def _along_projects(cls, name: str, rows) -> tuple:
+        index = [slice(None)] * (cls.PROJECT_AXIS[name] + 1)
+        index[-1] = rows
+        return tuple(index)
+
+    def __neg__(self) -> CellCounts:
+        return CellCounts(self.codes, self.pairs, self.projects, **{name: -getattr(self, name) for name in self.ARRAYS})
+
+    def __sub__(self, other: CellCounts) -> CellCounts:
+        if not isinstance(other, CellCounts):
+            return NotImplemented
+        return self + (-other)
+
+    def cell(self, project: str, stage: str) -> list[int]:
+        """The counts of one project × stage cell as one flat list of ints (``cell_layout`` order), for storage."""
+        p, s = self.projects.index(project), STAGES.index(stage)
+        parts = [
+            [self.responses[p, s], self.loyalty_base[p, s], self.loyal[p, s]],
+            self.answered[:, p, s], self.satisfied[:, p, s], self.score_sum[:, p, s],
+            self.moments[:, p, s, :].ravel(),
+        ]
+        return np.concatenate([np.asarray(part, dtype=np.int64).ravel() for part in parts]).tolist()
+
+    def cells(self) -> list[tuple[str, str]]:
+        """(project, stage) of every cell holding a count other than zero."""
+        nonzero = np.zeros((len(self.projects), len(STAGES)), dtype=bool)
+        for name in self.ARRAYS:
+            table = getattr(self, name)
+            axes = tuple(i for i in range(table.ndim) if i not in (self.PROJECT_AXIS[name], self.PROJECT_AXIS[name] + 1))
+            nonzero |= (table != 0).any(axis=axes) if axes else table != 0
+        return [(self.projects[p], STAGES[s]) for p, s in zip(*np.nonzero(nonzero), strict=True)]
+
+    @classmethod
+    def from_cells(cls, questions: Sequence[QuestionSpec], cells: dict[tuple[str, str], Sequence[int]]) -> CellCounts:
+        """Counts rebuilt from stored cells ({(project, stage): flat list from ``cell``}); projects whose cells
+        hold no response are left out, as ``survey_cell_counts`` never lists a project without responses."""
+        codes, pairs = tuple(q.code for q in questions), _driver_pairs(questions)
+        width = cell_width(questions)
+        kept = sorted({p for (p, _s), flat in cells.items() if len(flat) == width and flat[0] != 0})
+        bad = [key for key, flat in cells.items() if len(flat) != width]
+        if bad:
+            raise ValueError(f"stored cells {bad[:3]} do not fit this questionnaire")
+        counts = cls._zeros(codes, pairs, tuple(kept))
+        position = {code: i for i, code in enumerate(kept)}
+        q, m = len(codes), len(pairs) * len(MOMENTS)
+        for (project, stage), flat in cells.items():
+            if project not in position:
+                continue
+            p, s = position[project], STAGES.index(stage)
+            flat = np.asarray(flat, dtype=np.int64)
+            counts.responses[p, s], counts.loyalty_base[p, s], counts.loyal[p, s] = flat[:3]
+            counts.answered[:, p, s] = flat[3 : 3 + q]
+            counts.satisfied[:, p, s] = flat[3 + q : 3 + 2 * q]
+            counts.score_sum[:, p, s] = flat[3 + 2 * q : 3 + 3 * q]
+            counts.moments[:, p, s, :] = flat[3 + 3 * q : 3 + 3 * q + m].reshape(len(pairs), len(MOMENTS))
+        return counts
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, CellCounts):
@@ -300,6 +363,20 @@ def combine_counts(parts: Sequence[CellCounts], questions: Sequence[QuestionSpec
     for part in parts:
         total = total + part
     return total
+
+
+def cell_width(questions: Sequence[QuestionSpec]) -> int:
+    """How many integers one stored cell holds: responses, loyalty base, loyal, then per question the answers,
+    the satisfied answers and the score sum, then the driver moments of every pair."""
+    return 3 + 3 * len(questions) + len(_driver_pairs(questions)) * len(MOMENTS)
+
+
+def cell_layout(questions: Sequence[QuestionSpec]) -> str:
+    """A short name of the stored cells' layout: stored counts of another questionnaire are never mixed in."""
+    import hashlib
+
+    text = repr((tuple(q.code for q in questions), _driver_pairs(questions), MOMENTS))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _score_matrix(frame: pd.DataFrame, codes: Sequence[str]) -> np.ndarray:
@@ -359,14 +436,16 @@ def survey_cell_counts(frame: pd.DataFrame, questions: Sequence[QuestionSpec]) -
         counts.loyalty_base[...] = table[..., 1:].sum(axis=-1)
         counts.loyal[...] = table[..., 2]
 
-    # Joint (x, y) score counts per project, then the moments as one small integer matrix product.
+    # Joint (x, y) score counts per cell, then the moments as one small integer matrix product.
     wide = {}
     for i, (item, outcome) in enumerate(counts.pairs):
         if outcome not in wide:
-            wide[outcome] = project_index * (LEVELS * LEVELS) + scores[:, column[outcome]]
+            wide[outcome] = cell * (LEVELS * LEVELS) + scores[:, column[outcome]]
         x = scores[:, column[item]].astype(np.intp)
-        joint = np.bincount(wide[outcome] + x * LEVELS, minlength=n_projects * LEVELS * LEVELS)
-        counts.moments[i] = joint.reshape(n_projects, LEVELS * LEVELS) @ _MOMENT_WEIGHTS
+        joint = np.bincount(wide[outcome] + x * LEVELS, minlength=size * LEVELS * LEVELS)
+        counts.moments[i] = (joint.reshape(size, LEVELS * LEVELS) @ _MOMENT_WEIGHTS).reshape(
+            n_projects, n_stages, len(MOMENTS)
+        )
     return counts
 
 
@@ -412,6 +491,15 @@ def _slices(responses: list, projects: Sequence[str]) -> list[tuple[str | None, 
         if responses[p][s] > 0
     ]
     return slices
+
+
+def slices_fed_by(cells) -> set[tuple[str | None, str | None]]:
+    """Every (project or None, stage or None) slice whose figures a change in these project × stage cells moves:
+    the cell, its project, its stage and the whole survey."""
+    fed: set[tuple[str | None, str | None]] = {(None, None)} if cells else set()
+    for project, stage in cells:
+        fed |= {(project, stage), (project, None), (None, stage)}
+    return fed
 
 
 def _satisfaction(n: int, k: int, total: int) -> dict:
@@ -470,8 +558,14 @@ def _driver_rows(measured: list[tuple], port: str | None, project: str | None) -
     ]  # fmt: skip
 
 
-def metrics_from_counts(counts: CellCounts, questions: Sequence[QuestionSpec]) -> SurveyMetrics:
-    """Every metric, item and driver row from the counts alone (in report order)."""
+def metrics_from_counts(
+    counts: CellCounts, questions: Sequence[QuestionSpec], *, cells: Sequence[tuple[str, str]] | None = None
+) -> SurveyMetrics:
+    """Every metric, item and driver row from the counts alone (in report order).
+
+    ``cells`` (project, stage) given: only the rows those cells feed (``slices_fed_by``; drivers of the whole
+    survey and of the cells' projects) — what an incremental update rewrites after a change to those cells.
+    """
     result = SurveyMetrics()
     if counts.codes != tuple(q.code for q in questions) or counts.pairs != _driver_pairs(questions):
         raise ValueError("counts of a different questionnaire")
@@ -481,6 +575,9 @@ def metrics_from_counts(counts: CellCounts, questions: Sequence[QuestionSpec]) -
     answered, satisfied, score_sum = (_with_margins(t) for t in (counts.answered, counts.satisfied, counts.score_sum))
     loyalty_base, loyal = _with_margins(counts.loyalty_base), _with_margins(counts.loyal)
     slices = _slices(_with_margins(counts.responses), counts.projects)
+    if cells is not None:
+        fed = slices_fed_by(cells)
+        slices = [sl for sl in slices if (sl[0], sl[1]) in fed]
 
     def satisfaction(j: int | None, p: int, s: int) -> dict:
         """Question ``j``'s satisfaction fields in one slice (None: the questionnaire lacks it, nothing answered)."""
@@ -504,8 +601,12 @@ def metrics_from_counts(counts: CellCounts, questions: Sequence[QuestionSpec]) -
             result.items.append(ItemRow(question_code=q.code, port=q.port, project=project, stage=stage, **fields))
 
     pair_index = {pair: i for i, pair in enumerate(counts.pairs)}
-    moments = np.concatenate([counts.moments, counts.moments.sum(axis=1, keepdims=True)], axis=1).tolist()
+    per_project = counts.moments.sum(axis=2)  # drivers are per project, over every stage
+    moments = np.concatenate([per_project, per_project.sum(axis=1, keepdims=True)], axis=1).tolist()
     scopes: list[tuple[str | None, int]] = [(None, -1)] + [(code, p) for p, code in enumerate(counts.projects)]
+    if cells is not None:
+        touched = {project for project, _stage in cells}
+        scopes = [(code, p) for code, p in scopes if code is None or code in touched]
     for port, outcome, items in _driver_sets(questions):
         for project, p in scopes:
             measured = []

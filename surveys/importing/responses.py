@@ -20,7 +20,7 @@ from core.spreadsheets.files import read_checked
 from core.spreadsheets.results import ImportResult, Progress, report_progress
 from owners.stages import stages_as_of
 from surveys.answers import answer_codes, encode_answer_matrix
-from surveys.events import responses_changed_send
+from surveys.events import ResponseChange, ResponseState, responses_changed_send
 from surveys.importing.bulk import insert_with_history, update_with_history
 from surveys.importing.owners import owner_write_plan, project_plan, stored_move_in, stored_owners
 from surveys.models import Channel, Response, Survey
@@ -193,6 +193,7 @@ def responses_import(
             answers = encode_answer_matrix(score_matrix(question_codes, parsed, n))
             channel = values.get("channel", empty)
             inserts, updates, unchanged = [], [], 0
+            updated_from: list[tuple] = []  # (id, survey, number, owner, project, stage, answers) before the update
             owner_ids, project_ids = owner_plan.ids, projects.ids
             # Plain lists and tuples: this loop runs once per row (100,000 times for a large file).
             for key, number, surveyed, row_stage, row_channel, row_answers in zip(
@@ -217,6 +218,7 @@ def responses_import(
                         }
                     )
                 elif current[3:] != new:
+                    updated_from.append((*current[:4], current[4], current[6], current[8]))
                     updates.append(
                         {
                             "id": current[0],
@@ -244,7 +246,15 @@ def responses_import(
                 progress=lambda done: write_progress(len(inserts) + done),
             )
             if inserts or updates:
-                responses_changed_send(survey_id=survey.pk)
+                changes = [ResponseChange(None, ResponseState(row["project_id"], row["stage"], row["answers"]))
+                           for row in inserts]
+                changes += [
+                    ResponseChange(
+                        ResponseState(*before[4:7]), ResponseState(row["project_id"], row["stage"], row["answers"])
+                    )
+                    for row, before in zip(updates, updated_from, strict=True)
+                ]
+                responses_changed_send(survey_id=survey.pk, changes=changes)
     except IntegrityError:
         logger.warning("import of %s into survey %s hit a concurrent change", file_name, survey.pk, exc_info=True)
         return ImportResult.refusal(
