@@ -101,15 +101,14 @@ def response_submit(
 
 
 def responses_delete(*, responses: Iterable[Response]) -> int:
-    """Delete responses (the admin's path): each leaves a deletion row in its history and tells the metrics what it
-    took away, so the survey's numbers follow. Returns how many were deleted."""
-    deleted = 0
+    """Delete responses (the admin's path): each leaves a deletion row in its history, and each survey that lost
+    some tells the metrics, once, what they took away. Returns how many were deleted."""
+    removed: dict[int, list[ResponseChange]] = {}
     with transaction.atomic():
         for response in responses:  # one by one, so that each deletion is recorded in the history
-            before = response_state(response)
-            survey_id = response.survey_id
+            removed.setdefault(response.survey_id, []).append(ResponseChange(response_state(response), None))
             response.delete()
-            responses_changed_send(survey_id=survey_id, changes=[ResponseChange(before, None)])
-            deleted += 1
-    return deleted
+        for survey_id, changes in sorted(removed.items()):
+            responses_changed_send(survey_id=survey_id, changes=changes)
+    return sum(len(changes) for changes in removed.values())
 
