@@ -25,6 +25,8 @@ from owners.stages import STAGES
 from surveys.models import Survey
 
 CALLBACK_HEADLINE_CODES = ("overall", "repurchase", "recommend")
+# The touch-point series the callbacks' surveys continue (seeded by surveys' migration 0007).
+CALLBACK_SERIES = "callback"
 
 
 def feedback_validate(
@@ -149,6 +151,7 @@ def callback_survey_for(*, year: int) -> Survey:
             code=code,
             name=f"{year}年回访触点调查",
             source=Survey.Source.TOUCHPOINT,
+            series=CALLBACK_SERIES,
             questionnaire="headline",
             starts_on=date(year, 1, 1),
             ends_on=date(year, 12, 31),

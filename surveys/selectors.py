@@ -1,25 +1,47 @@
-"""Reads of surveys, questions and responses."""
+"""Reads of surveys, their series and questionnaires, questions and responses."""
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
-from django.db.models import QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
 from departments.selectors import user_has_any_role, user_may_enter_data, user_sees_company_wide
 from owners.stages import STAGES, stage_label
 from surveys.answers import answer_codes, answer_questions, decode_answers
-from surveys.models import Channel, ImportJob, Question, Response, Survey
+from surveys.models import (
+    Channel,
+    ImportJob,
+    Question,
+    QuestionKind,
+    Questionnaire,
+    QuestionnaireItem,
+    Response,
+    ResponseComment,
+    Survey,
+    SurveySeries,
+)
 
 
 def survey_questions(*, survey: Survey) -> list[Question]:
-    """The survey's questions in position order."""
+    """The survey's questions in position order, scored and open comment ones (forms, templates, the import file)."""
     return list(Question.objects.filter(survey=survey).order_by("position"))
 
 
 def survey_answer_questions(*, survey: Survey) -> list[Question]:
-    """The survey's questions that the answer string covers, in its order (``surveys.answers.answer_questions``)."""
+    """The survey's questions that the answer string covers, in its order (``surveys.answers.answer_questions``):
+    every encoder and decoder of ``Response.answers`` takes its codes from here; open comments are not in it."""
     return answer_questions(survey_questions(survey=survey))
+
+
+def survey_answer_codes(*, survey: Survey) -> list[str]:
+    """The codes the answer string covers, in its order."""
+    return answer_codes(survey_questions(survey=survey))
+
+
+def survey_comment_questions(*, survey: Survey) -> list[Question]:
+    """The survey's open comment questions in questionnaire order (their text is in ``ResponseComment``)."""
+    return list(Question.objects.filter(survey=survey, kind=QuestionKind.COMMENT).order_by("position"))
 
 
 def survey_year(survey: Survey) -> int:
@@ -29,10 +51,116 @@ def survey_year(survey: Survey) -> int:
     return day.year if day else timezone.localtime(survey.created_at).year
 
 
+def survey_has_responses(*, survey: Survey) -> bool:
+    return Response.objects.filter(survey=survey).exists()
+
+
+def _with_responses(surveys: QuerySet[Survey]) -> QuerySet[Survey]:
+    return surveys.filter(Exists(Response.objects.filter(survey=OuterRef("pk"))))
+
+
 def survey_latest() -> Survey | None:
-    """The most recent survey wave that is not a touch-point survey (falls back to any)."""
-    surveys = Survey.objects.order_by("-starts_on", "-created_at", "-id")
+    """The most recent wave with responses that is not a touch-point survey (falls back to any wave with
+    responses): what home and the dashboards show by default. A wave nobody has answered yet never takes over."""
+    surveys = _with_responses(Survey.objects.order_by(F("starts_on").desc(nulls_last=True), "-created_at", "-id"))
     return surveys.exclude(source=Survey.Source.TOUCHPOINT).first() or surveys.first()
+
+
+def survey_period_start(survey: Survey) -> date:
+    """The start of the wave's fieldwork, or the day it was created when it has no period: the order of waves
+    within a series, and the day the sample frame's stages are taken at."""
+    return survey.starts_on or survey.created_at.date()
+
+
+def survey_order_key(survey: Survey) -> tuple:
+    """Waves in the order of their period start (ties: creation order)."""
+    return (survey_period_start(survey), survey.created_at, survey.pk)
+
+
+def survey_default_date(*, survey: Survey, today: date) -> date:
+    """The survey date keyed entry offers: today while the wave is in the field, else the nearest day of its
+    period (never a day after today)."""
+    day = today
+    if survey.ends_on and day > survey.ends_on:
+        day = survey.ends_on
+    if survey.starts_on and day < survey.starts_on and survey.starts_on <= today:
+        day = survey.starts_on
+    return day
+
+
+def survey_date_outside_period(*, survey: Survey, surveyed_on: date) -> bool:
+    return bool(
+        (survey.starts_on and surveyed_on < survey.starts_on) or (survey.ends_on and surveyed_on > survey.ends_on)
+    )
+
+
+# --- Series and questionnaires ----------------------------------------------------------------------------------
+
+
+def series_in_order(*, active_only: bool = False) -> QuerySet[SurveySeries]:
+    series = SurveySeries.objects.order_by("position", "code")
+    return series.filter(is_active=True) if active_only else series
+
+
+def series_default_for(*, source: str) -> SurveySeries | None:
+    """The series a wave joins when none is named: the one coded like its source (DESIGN §4 ``create_survey``)."""
+    return SurveySeries.objects.filter(code=source).first()
+
+
+def questionnaire_latest(*, code: str) -> Questionnaire | None:
+    """The newest version of a questionnaire."""
+    return Questionnaire.objects.filter(code=code).order_by("-version").first()
+
+
+def questionnaire_items(*, questionnaire: Questionnaire) -> list[QuestionnaireItem]:
+    return list(QuestionnaireItem.objects.filter(questionnaire=questionnaire).order_by("position"))
+
+
+def questionnaire_is_frozen(*, questionnaire: Questionnaire) -> bool:
+    """A version that a wave with responses asks is frozen: its items may no longer change."""
+    return Response.objects.filter(survey__questionnaire=questionnaire).exists()
+
+
+def questionnaires_in_order() -> QuerySet[Questionnaire]:
+    """Every version, each questionnaire's newest first, with how many waves use it and whether it is frozen."""
+    from django.db.models import Count
+
+    answered = Response.objects.filter(survey__questionnaire=OuterRef("pk"))
+    return (
+        Questionnaire.objects.select_related("based_on", "created_by")
+        .annotate(
+            wave_count=Count("surveys", distinct=True),
+            item_count=Count("items", distinct=True),
+            frozen=Exists(answered),
+        )
+        .order_by("code", "-version")
+    )
+
+
+def questionnaires_for_choice() -> QuerySet[Questionnaire]:
+    """Versions a new wave may ask, newest version of each questionnaire first."""
+    return Questionnaire.objects.order_by("code", "-version")
+
+
+# --- Comments ---------------------------------------------------------------------------------------------------
+
+
+def response_comments(*, response: Response) -> dict[str, str]:
+    """{comment question code: text} of one response."""
+    return dict(
+        ResponseComment.objects.filter(response=response).order_by().values_list("question__code", "text")
+    )
+
+
+def survey_comments(*, survey: Survey, response_ids: list[int] | None = None) -> dict[int, dict[str, str]]:
+    """{response id: {comment question code: text}} of a survey's responses (all, or these)."""
+    rows = ResponseComment.objects.filter(response__survey=survey)
+    if response_ids is not None:
+        rows = rows.filter(response_id__in=response_ids)
+    found: dict[int, dict[str, str]] = {}
+    for response_id, code, text in rows.order_by().values_list("response_id", "question__code", "text"):
+        found.setdefault(response_id, {})[code] = text
+    return found
 
 
 def surveys_in_order() -> QuerySet[Survey]:
@@ -166,3 +294,55 @@ def imports_visible_to(user):
     if not user_may_enter_data(user):
         return ImportJob.objects.none()
     return ImportJob.objects.select_related("survey", "created_by").order_by("-created_at", "-id")
+
+
+# --- Raw questionnaires: browse and filter one wave's responses -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResponseQuery:
+    """What the raw-questionnaire page and the API filter a wave's responses by (blank = any)."""
+
+    project_id: int | None = None
+    stage: str = ""
+    channel: str = ""
+    item: str = ""  # a score question's code; with min_score / max_score (1–5, inclusive)
+    min_score: int | None = None
+    max_score: int | None = None
+    comment: str = ""  # text contained in any of the response's comments
+
+
+def responses_filter(queryset: QuerySet[Response], *, survey: Survey, query: ResponseQuery) -> QuerySet[Response]:
+    """``queryset`` (a wave's responses) narrowed by ``query``. A score range reads the item's character of the
+    answer string in the database (no row is decoded in Python); an unknown item raises ValueError."""
+    from django.db.models.functions import Substr
+
+    if query.project_id is not None:
+        queryset = queryset.filter(project_id=query.project_id)
+    if query.stage:
+        queryset = queryset.filter(stage=query.stage)
+    if query.channel:
+        queryset = queryset.filter(channel=query.channel)
+    if query.item and (query.min_score is not None or query.max_score is not None):
+        codes = survey_answer_codes(survey=survey)
+        if query.item not in codes:
+            raise ValueError(query.item)
+        low, high = query.min_score or 1, query.max_score or 5
+        allowed = [str(score) for score in range(max(1, low), min(5, high) + 1)]
+        queryset = queryset.annotate(_score=Substr("answers", codes.index(query.item) + 1, 1)).filter(
+            _score__in=allowed
+        )
+    if query.comment:
+        queryset = queryset.filter(
+            Exists(ResponseComment.objects.filter(response=OuterRef("pk"), text__icontains=query.comment))
+        )
+    return queryset
+
+
+def survey_responses(*, survey: Survey) -> QuerySet[Response]:
+    """A wave's responses with their owner and project, in questionnaire-number order."""
+    return (
+        Response.objects.filter(survey=survey)
+        .select_related("owner", "project")
+        .order_by("questionnaire_no", "id")
+    )

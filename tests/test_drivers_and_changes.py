@@ -10,7 +10,8 @@ from statsmodels.stats import proportion
 from dashboards.selectors import SliceFilter, slice_trends
 from satisfaction.metrics.engine import quadrant_medians, quadrant_of
 from satisfaction.models import DriverSnapshot, MetricSnapshot
-from surveys.models import Question, Response, Survey
+from surveys.models import Question, Response
+from surveys.services import survey_create
 from tests.dashboard_fixtures import body_rows, surveys_for_module
 
 
@@ -164,7 +165,7 @@ def test_a_change_is_significant_only_beyond_1_96_and_a_survey_without_the_slice
              (date(2025, 4, 1), 140, 200)]
     surveys = []
     for i, (starts_on, satisfied, n) in enumerate(waves):
-        survey = Survey.objects.create(code=f"w{i}", name=f"第{i}次", starts_on=starts_on)
+        survey = survey_create(code=f"w{i}", name=f"第{i}次", starts_on=starts_on)
         surveys.append(survey)
         if n:
             _snapshot(survey, satisfied, n)

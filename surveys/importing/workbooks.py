@@ -38,19 +38,23 @@ EXAMPLE_META = {
 
 
 def response_template_xlsx(*, survey: Survey) -> bytes:
-    """The survey's import columns with Chinese headers, an example row, and 1–5 validation on score cells."""
+    """The survey's import columns with Chinese headers (its questionnaire's score questions, then its open
+    comment questions), an example row, and 1–5 validation on score cells."""
     from surveys.importing.responses import META_COLUMNS
-    from surveys.selectors import survey_answer_questions
+    from surveys.selectors import survey_answer_questions, survey_comment_questions
 
     questions = survey_answer_questions(survey=survey)
+    comments = survey_comment_questions(survey=survey)
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "问卷数据"
-    headers = [spec.label for spec in META_COLUMNS] + [q.label for q in questions]
+    headers = [spec.label for spec in META_COLUMNS] + [q.label for q in questions] + [q.label for q in comments]
     sheet.append(headers)
-    example = [EXAMPLE_META[spec.key] for spec in META_COLUMNS] + [
-        (5 - position % 3) for position in range(len(questions))
-    ]
+    example = (
+        [EXAMPLE_META[spec.key] for spec in META_COLUMNS]
+        + [(5 - position % 3) for position in range(len(questions))]
+        + ["（示例）" for _ in comments]
+    )
     sheet.append(example)
     for cell in sheet[1]:
         cell.font = BOLD
@@ -73,7 +77,8 @@ def response_template_xlsx(*, survey: Survey) -> bytes:
             error="评分必须是 1–5 的整数；未作答请留空",
         )
         sheet.add_data_validation(validation)
-        validation.add(f"{get_column_letter(first_score)}2:{get_column_letter(len(headers))}100000")
+        last_score = get_column_letter(first_score + len(questions) - 1)
+        validation.add(f"{get_column_letter(first_score)}2:{last_score}100000")
     channels = DataValidation(type="list", formula1='"电话,网络,上门,纸质"', allow_blank=True)
     sheet.add_data_validation(channels)
     channel_column = get_column_letter([spec.key for spec in META_COLUMNS].index("channel") + 1)
@@ -95,6 +100,8 @@ def response_template_xlsx(*, survey: Survey) -> bytes:
         notes.append([spec.label, spec.key, "是" if spec.key in required else "", explain.get(spec.key, "")])
     for q in questions:
         notes.append([q.label, q.code, "列必须有" if q.required else "", "1–5 的整数；留空、N/A 或“不适用” = 未作答"])
+    for q in comments:
+        notes.append([q.label, q.code, "", "开放意见，文字，最多 2000 字；留空 = 无意见（不计入满意度）"])
     notes.append([])
     notes.append(["第 2 行是示例，导入前请删除或改为真实数据。"])
     buffer = io.BytesIO()
