@@ -138,16 +138,16 @@ def test_trend_marks_match_statsmodels_unpooled_z_between_consecutive_surveys(cl
         after = MetricSnapshot.objects.get(survey__code="2026-annual", port=port, project=None, stage="")
         expected = proportion.test_proportions_2indep(after.satisfied, after.n, before.satisfied, before.n, method="wald",
                                            compare="diff").statistic
-        cell = line[1]["cells"][5]
+        cell = line[1]["cells"][6]
         assert float(cell["attrs"]["data-z"]) == pytest.approx(expected, rel=1e-9)
         mark = "up" if expected > 1.96 else "down" if expected < -1.96 else ""
         assert line[1]["attrs"]["data-change"] == mark
-        assert line[0]["attrs"]["data-change"] == "" and line[0]["cells"][5]["text"] == "—"
+        assert line[0]["attrs"]["data-change"] == "" and line[0]["cells"][6]["text"] == "—"
         checked += 1
         if port == "":
             loyalty = proportion.test_proportions_2indep(after.loyal, after.loyalty_base, before.loyal, before.loyalty_base,
                                               method="wald", compare="diff").statistic
-            assert float(line[1]["cells"][7]["attrs"]["data-z"]) == pytest.approx(loyalty, rel=1e-9)
+            assert float(line[1]["cells"][8]["attrs"]["data-z"]) == pytest.approx(loyalty, rel=1e-9)
     assert checked == 6
     assert any(row["attrs"]["data-change"] == "up" for row in rows)  # property's clear improvement
 
