@@ -224,7 +224,7 @@ def trend_panel(*, trends: dict, ports: list[str], survey: Survey | None = None)
     def name(measure: str, one_series) -> str:
         return f"{measure} · {one_series.name}" if several else measure
 
-    lines, chart_series = [], []
+    lines, chart_series, hidden = [], [], []
     for port in ports:
         for one_series in series:
             points = [p for p in trends.get(port, []) if p.survey.series_id == one_series.pk]
@@ -234,6 +234,8 @@ def trend_panel(*, trends: dict, ports: list[str], survey: Survey | None = None)
             if port and survey is not None and one_series.pk != survey.series_id:
                 continue
             by_survey = {p.survey.pk: p for p in points}
+            if port and several and survey is not None:
+                hidden.append(name(port_name(port), one_series))  # shown on a click in the legend
             chart_series.append({
                 "name": name(port_name(port), one_series),
                 "data": [_pc(by_survey[s.pk].row.satisfaction_rate) if s.pk in by_survey else None for s in surveys],
@@ -245,7 +247,8 @@ def trend_panel(*, trends: dict, ports: list[str], survey: Survey | None = None)
                     "data": [_pc(by_survey[s.pk].row.loyalty_rate) if s.pk in by_survey else None for s in surveys],
                     "marks": [by_survey[s.pk].loyalty_direction if s.pk in by_survey else "" for s in surveys],
                 })
-    chart = {"kind": "line", "categories": [_survey_label(s) for s in surveys], "series": chart_series}
+    chart = {"kind": "line", "categories": [_survey_label(s) for s in surveys], "series": chart_series,
+             "hidden": hidden}
     return {"template": "dashboards/panels/trend.html", "title": _("历次调查趋势（按调查系列）"), "table_id": "trend-table",
             "wide": len(ports) > 1, "lines": lines, "with_loyalty": "" in ports, "chart_id": "trend", "chart": chart}
 

@@ -25,7 +25,7 @@ from surveys.models import (
     Survey,
     SurveySeries,
 )
-from surveys.selectors import survey_questions
+from surveys.selectors import survey_answer_questions
 from surveys.services import response_check, response_submit, responses_delete
 
 # What an answer string's position means: fixed once a survey has responses.
@@ -125,7 +125,7 @@ class ResponseAdminForm(forms.ModelForm):
         answers = cleaned.get("answers")
         if answers is None or "questionnaire_no" not in cleaned:
             return cleaned
-        codes = [question.code for question in survey_questions(survey=survey)]
+        codes = [question.code for question in survey_answer_questions(survey=survey)]
         if len(answers) != len(codes) or not re.fullmatch(ANSWERS_PATTERN, answers):
             self.add_error(
                 "answers",
@@ -164,7 +164,7 @@ class ResponseAdmin(SimpleHistoryAdmin):
 
     @admin.display(description=_("题目顺序"))
     def question_order(self, obj: Response) -> str:
-        return " · ".join(f"{i}. {q.code}" for i, q in enumerate(survey_questions(survey=obj.survey), start=1))
+        return " · ".join(f"{i}. {q.code}" for i, q in enumerate(survey_answer_questions(survey=obj.survey), start=1))
 
     def save_model(self, request, obj, form, change):
         saved, _created = response_submit(

@@ -5,7 +5,7 @@ A response carries all its scores in one short string (``answers``): one charact
 survey (open comment questions are not in it), in question order, ``1``–``5`` for a score and ``-`` for not
 answered. A million responses are then a million narrow rows, which PostgreSQL streams to the metrics engine in
 well under a second; one row per answer would be 23 million rows. ``surveys.answers`` is its codec (the format is defined there only);
-``surveys.selectors.survey_questions`` says which questions it covers. Open comments live beside it
+``surveys.selectors.survey_answer_questions`` says which questions it covers. Open comments live beside it
 (``ResponseComment``), never in the rates.
 """
 

@@ -258,7 +258,37 @@ def response_history(*, response: Response) -> list[HistoryEntry]:
             )
         )
         previous = record
-    entries.reverse()
+    entries += _comment_history(response=response)
+    entries.sort(key=lambda entry: entry.at, reverse=True)
+    return entries
+
+
+def _comment_history(*, response: Response) -> list[HistoryEntry]:
+    """The response's open comments as history entries: each text written, changed or removed."""
+    records = list(
+        ResponseComment.history.filter(response_id=response.pk)
+        .select_related("history_user")
+        .order_by("history_date", "history_id")
+    )
+    if not records:
+        return []
+    labels = dict(Question.objects.filter(survey_id=response.survey_id).values_list("id", "label"))
+    texts: dict[int, str] = {}
+    entries = []
+    for record in records:
+        old = texts.get(record.question_id, "")
+        new = "" if record.history_type == "-" else record.text
+        texts[record.question_id] = new
+        user = record.history_user
+        entries.append(
+            HistoryEntry(
+                at=record.history_date,
+                user=(user.get_full_name() or user.get_username()) if user else "",
+                action=_ACTIONS.get(record.history_type, record.history_type) + "意见",
+                reason=record.history_change_reason or "",
+                changes=[FieldChange(labels.get(record.question_id, "开放意见"), old or "—", new or "—")],
+            )
+        )
     return entries
 
 
@@ -345,4 +375,110 @@ def survey_responses(*, survey: Survey) -> QuerySet[Response]:
         Response.objects.filter(survey=survey)
         .select_related("owner", "project")
         .order_by("questionnaire_no", "id")
+    )
+
+
+# --- Sample frame and response rate -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RateCell:
+    """Owners a wave targets in one project × stage cell (stage as of the period start), and how many answered."""
+
+    project_id: int | None
+    project_code: str
+    project_name: str
+    stage: str  # "" = every stage
+    targeted: int
+    answered: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.answered / self.targeted if self.targeted else None
+
+    @property
+    def stage_label(self) -> str:
+        return stage_label(self.stage) if self.stage else ""
+
+
+@dataclass
+class ResponseRates:
+    """A wave's sample frame against its responses: the whole frame, per project, per stage, per cell."""
+
+    as_of: date
+    total: RateCell
+    projects: list[RateCell]
+    stages: list[RateCell]
+    cells: list[RateCell]
+    outside_frame: int  # responses of owners the wave does not target (another project or stage, a later owner)
+
+
+def survey_response_rates(*, survey: Survey) -> ResponseRates:
+    """Owners targeted (the wave's projects — all when none chosen — and stages as of its period start, owners
+    who had signed by then) against those of them who answered, per project and stage.
+
+    Two grouped queries, by (project, move-in date): the stage rule runs once per distinct move-in date, not per
+    owner. An owner counts in the cell of their stage as of the period start, whatever stage their response froze
+    (a response given later may freeze a later stage), so that a rate never exceeds 100 %.
+    """
+    from django.db.models import Case, Count, IntegerField, Q, When
+
+    from owners.models import Owner, Project
+    from owners.stages import STAGES, stage_as_of
+
+    as_of = survey_period_start(survey)
+    target_ids = set(survey.target_projects.values_list("id", flat=True))
+    stages = set(survey.target_stages or STAGES)
+    eligible = Q(anonymised_at__isnull=True) & (Q(contract_date__isnull=True) | Q(contract_date__lte=as_of))
+    owners = Owner.objects.filter(eligible)
+    if target_ids:
+        owners = owners.filter(project_id__in=target_ids)
+    targeted: dict[tuple[int, str], int] = {}
+    for project_id, move_in, n in owners.order_by().values_list("project_id", "move_in_date").annotate(n=Count("id")):
+        stage = stage_as_of(move_in, as_of)
+        if stage in stages:
+            targeted[(project_id, stage)] = targeted.get((project_id, stage), 0) + n
+    answered: dict[tuple[int, str], int] = {}
+    outside = 0
+    in_frame = Case(
+        When(Q(owner__anonymised_at__isnull=True)
+             & (Q(owner__contract_date__isnull=True) | Q(owner__contract_date__lte=as_of)), then=1),
+        default=0,
+        output_field=IntegerField(),
+    )
+    rows = (
+        Response.objects.filter(survey=survey)
+        .order_by()
+        .values_list("owner__project_id", "owner__move_in_date")
+        .annotate(eligible=in_frame, n=Count("id"))
+    )
+    for project_id, move_in, is_eligible, n in rows:
+        stage = stage_as_of(move_in, as_of)
+        if is_eligible and (not target_ids or project_id in target_ids) and stage in stages:
+            answered[(project_id, stage)] = answered.get((project_id, stage), 0) + n
+        else:
+            outside += n
+    project_ids = {project_id for project_id, _ in targeted} | {project_id for project_id, _ in answered}
+    projects = {p.pk: p for p in Project.objects.filter(pk__in=project_ids).only("id", "code", "name")}
+    ordered_projects = sorted(projects.values(), key=lambda p: p.code)
+
+    def cell(project, stage, keys) -> RateCell:
+        return RateCell(
+            project.pk if project else None, project.code if project else "", project.name if project else "",
+            stage, sum(targeted.get(k, 0) for k in keys), sum(answered.get(k, 0) for k in keys),
+        )  # fmt: skip
+
+    every = [(p.pk, s) for p in ordered_projects for s in STAGES]
+    return ResponseRates(
+        as_of=as_of,
+        total=cell(None, "", every),
+        projects=[cell(p, "", [(p.pk, s) for s in STAGES]) for p in ordered_projects],
+        stages=[cell(None, s, [(p.pk, s) for p in ordered_projects]) for s in STAGES if s in stages],
+        cells=[
+            cell(p, s, [(p.pk, s)])
+            for p in ordered_projects
+            for s in STAGES
+            if (p.pk, s) in targeted or (p.pk, s) in answered
+        ],
+        outside_frame=outside,
     )

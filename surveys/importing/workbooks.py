@@ -206,3 +206,51 @@ def _wider_than_read(data: bytes) -> bool:
         return range_boundaries(dimension)[2] > ERROR_WORKBOOK_MAX_COLUMNS
     except Exception:  # noqa: BLE001 - no usable dimension: treat as too wide, copy the values instead
         return True
+
+
+CHANNEL_LABELS = {"phone": "电话", "online": "网络", "visit": "上门", "paper": "纸质"}
+
+
+def responses_export_xlsx(*, survey: Survey, responses) -> bytes:
+    """A wave's responses (a queryset, filtered or not) in the import format: the template's columns headed by their
+    Chinese labels, one row per questionnaire, so that importing the file into the wave again changes nothing.
+
+    The phone column is left out: the export is for reading the answers, and a blank phone would change nothing
+    on import anyway. Text cells go through ``safe_cell`` (the importer reads its quote back).
+    """
+    from surveys.answers import decode_answers
+    from surveys.importing.responses import META_COLUMNS
+    from surveys.selectors import survey_answer_questions, survey_comment_questions, survey_comments
+
+    questions = survey_answer_questions(survey=survey)
+    comment_questions = survey_comment_questions(survey=survey)
+    codes = [q.code for q in questions]
+    meta = [spec for spec in META_COLUMNS if spec.key != "phone"]
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("问卷数据")
+    sheet.append([spec.label for spec in meta] + [q.label for q in questions] + [q.label for q in comment_questions])
+    rows = responses.select_related("owner", "project").order_by("questionnaire_no", "id")
+    for chunk_start in range(0, rows.count(), 2000):
+        chunk = list(rows[chunk_start : chunk_start + 2000])
+        comments = survey_comments(survey=survey, response_ids=[r.pk for r in chunk]) if comment_questions else {}
+        for response in chunk:
+            values = {
+                "questionnaire_no": response.questionnaire_no,
+                "project_code": response.project.code,
+                "project_name": response.project.name,
+                "unit": response.owner.unit,
+                "owner_name": response.owner.name,
+                "move_in_date": response.owner.move_in_date,
+                "surveyed_on": response.surveyed_on,
+                "channel": CHANNEL_LABELS.get(response.channel, ""),
+            }
+            scores = decode_answers(codes, response.answers)
+            texts = comments.get(response.pk, {})
+            sheet.append(
+                [safe_cell(values[spec.key]) for spec in meta]
+                + [scores[code] for code in codes]
+                + [safe_cell(texts.get(q.code, "")) or None for q in comment_questions]
+            )
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
