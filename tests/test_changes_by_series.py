@@ -44,20 +44,28 @@ def _frame(seed, size, keep):
 
 @pytest.fixture(scope="module")
 def waves(django_db_setup, django_db_blocker):
+    """The six waves, built once for the module and removed after it (each test runs in its own rollback)."""
     with django_db_blocker.unblock():
-        from django.db import transaction
+        frames, surveys = {}, {}
+        for code, series, starts_on, seed, size, keep in WAVES:
+            frames[code] = _frame(seed, size, keep)
+            surveys[code] = survey_with_answers(code, frames[code], surveyed_on=starts_on, series=series)
+            metrics_compute(survey_id=surveys[code].pk)
+    try:
+        yield surveys, frames
+    finally:
+        with django_db_blocker.unblock():
+            from owners.models import Owner
+            from surveys.models import Survey
 
-        transaction.set_autocommit(False)
-        try:
-            frames, surveys = {}, {}
-            for code, series, starts_on, seed, size, keep in WAVES:
-                frames[code] = _frame(seed, size, keep)
-                surveys[code] = survey_with_answers(code, frames[code], surveyed_on=starts_on, series=series)
-                metrics_compute(survey_id=surveys[code].pk)
-            yield surveys, frames
-        finally:
-            transaction.rollback()
-            transaction.set_autocommit(True)
+            codes = [code for code, *_ in WAVES]
+            Response.objects.filter(survey__code__in=codes).delete()
+            Survey.objects.filter(code__in=codes).delete()
+            projects = Project.objects.filter(code__in=[f"P{i}" for i in range(4)])
+            Owner.objects.filter(project__in=projects).delete()
+            projects.delete()
+            Response.history.all().delete()
+            Owner.history.all().delete()
 
 
 def _counts(frame: pd.DataFrame, port, project, stage, *, loyalty: bool) -> tuple[int, int]:

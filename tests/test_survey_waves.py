@@ -324,3 +324,14 @@ def test_an_import_reads_comment_columns_by_code_or_label_and_a_reimport_changes
     assert (changed.created, changed.updated, changed.unchanged) == (0, 1, 0)
     assert ResponseComment.objects.get().text == "师傅很专业，但迟到了"
     assert ResponseComment.history.count() == 2
+
+
+def test_the_callback_page_says_a_closed_callback_survey_refuses_the_scores(client, staff, owner):
+    callback_record(owner=owner, called_on=date(2026, 4, 3), outcome="reached",
+                    scores={"overall": 5, "repurchase": 5, "recommend": 4})
+    survey_close(survey=Survey.objects.get(code="callback-2026"))
+    client.force_login(staff)
+    answer = client.post(f"/feedback/callbacks/owners/{owner.pk}/", {
+        "called_on": "2026-05-03", "outcome": "reached", "overall": "1", "repurchase": "1", "recommend": "1",
+    })
+    assert answer.status_code in (200, 400) and CLOSED in answer.content.decode()
