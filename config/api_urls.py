@@ -9,12 +9,21 @@ from feedback.api import FeedbackViewSet
 from improvement_plans.api import ActionItemViewSet, ImprovementPlanViewSet
 from owners.api import OwnerViewSet, ProjectViewSet
 from satisfaction.api import MetricRowsView
-from surveys.api import ImportJobViewSet, QuestionViewSet, ResponseViewSet, SurveyViewSet
+from surveys.api import (
+    ImportJobViewSet,
+    QuestionnaireViewSet,
+    QuestionViewSet,
+    ResponseViewSet,
+    SurveySeriesViewSet,
+    SurveyViewSet,
+)
 
 router = DefaultRouter()
 router.register("projects", ProjectViewSet, basename="project")
 router.register("owners", OwnerViewSet, basename="owner")
 router.register("surveys", SurveyViewSet, basename="survey")
+router.register("survey-series", SurveySeriesViewSet, basename="survey-series")
+router.register("questionnaires", QuestionnaireViewSet, basename="questionnaire")
 router.register("questions", QuestionViewSet, basename="question")
 router.register("responses", ResponseViewSet, basename="response")
 router.register("imports", ImportJobViewSet, basename="import")

@@ -324,7 +324,9 @@ SPECTACULAR_SETTINGS = {
     # Multipart uploads (imports) get their own request component with a binary file field.
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
-        "QuestionKindEnum": "surveys.models.Question.Kind",
+        "QuestionKindEnum": "surveys.models.QuestionKind",
+        "StageEnum": "owners.stages.Stage",
+        "SurveySourceEnum": "surveys.models.SurveySource",
         "ImportKindEnum": "surveys.models.ImportJob.Kind",
         "ActionItemKindEnum": "improvement_plans.models.ItemKind",
         "ActionItemStatusEnum": "improvement_plans.models.ItemStatus",

@@ -30,6 +30,7 @@ from owners.stages import STAGES
 from satisfaction.exports import ScorecardSection
 from satisfaction.metrics.engine import CONCENTRATE, too_few
 from surveys.models import Survey
+from surveys.selectors import survey_order_key
 
 
 def _pc(value: float | None) -> float | None:
@@ -204,36 +205,52 @@ def drivers_panel(*, drivers, outcome: str) -> dict:
             "table_id": "driver-table", "drivers": drivers, "outcome": outcome, "chart_id": "drivers", "chart": chart}
 
 
-def trend_panel(*, trends: dict, ports: list[str]) -> dict:
-    """Every survey in order for each series (headline, loyalty, ports), significant changes marked."""
-    surveys = []
+def trend_panel(*, trends: dict, ports: list[str], survey: Survey | None = None) -> dict:
+    """Every wave in order, one line per series (and measure), each point's change read against the previous wave
+    of its own series, significant changes marked. With ``survey`` given (the overview) the chart draws the
+    headline and loyalty of every series but the ports of that survey's series only (a dozen lines would be
+    unreadable); the table lists every port's points, series by series."""
+    surveys, series = [], []
     for port in ports:
         for point in trends.get(port, []):
             if point.survey not in surveys:
                 surveys.append(point.survey)
-    order = {s.pk: i for i, s in enumerate(surveys)}
-    surveys.sort(key=lambda s: order[s.pk])
-    series = []
+            if point.survey.series not in series:
+                series.append(point.survey.series)
+    surveys.sort(key=survey_order_key)
+    series.sort(key=lambda s: (s.position, s.code))
+    several = len(series) > 1
+
+    def name(measure: str, one_series) -> str:
+        return f"{measure} · {one_series.name}" if several else measure
+
+    lines, chart_series, hidden = [], [], []
     for port in ports:
-        points = {p.survey.pk: p for p in trends.get(port, [])}
-        series.append({
-            "name": port_name(port),
-            "data": [_pc(points[s.pk].row.satisfaction_rate) if s.pk in points else None for s in surveys],
-            "marks": [points[s.pk].direction if s.pk in points else "" for s in surveys],
-        })
-        if port == "":
-            series.append({
-                "name": _("忠诚度"),
-                "data": [_pc(points[s.pk].row.loyalty_rate) if s.pk in points else None for s in surveys],
-                "marks": [points[s.pk].loyalty_direction if s.pk in points else "" for s in surveys],
+        for one_series in series:
+            points = [p for p in trends.get(port, []) if p.survey.series_id == one_series.pk]
+            if not points:
+                continue
+            lines.append({"port": port, "label": port_name(port), "series": one_series, "points": points})
+            if port and survey is not None and one_series.pk != survey.series_id:
+                continue
+            by_survey = {p.survey.pk: p for p in points}
+            if port and several and survey is not None:
+                hidden.append(name(port_name(port), one_series))  # shown on a click in the legend
+            chart_series.append({
+                "name": name(port_name(port), one_series),
+                "data": [_pc(by_survey[s.pk].row.satisfaction_rate) if s.pk in by_survey else None for s in surveys],
+                "marks": [by_survey[s.pk].direction if s.pk in by_survey else "" for s in surveys],
             })
-    lines = [
-        {"port": port, "label": port_name(port), "points": trends.get(port, [])}
-        for port in ports
-    ]
-    chart = {"kind": "line", "categories": [_survey_label(s) for s in surveys], "series": series}
-    return {"template": "dashboards/panels/trend.html", "title": _("历次调查趋势"), "table_id": "trend-table",
-            "wide": len(ports) > 1, "lines": lines, "chart_id": "trend", "chart": chart}
+            if port == "":
+                chart_series.append({
+                    "name": name(_("忠诚度"), one_series),
+                    "data": [_pc(by_survey[s.pk].row.loyalty_rate) if s.pk in by_survey else None for s in surveys],
+                    "marks": [by_survey[s.pk].loyalty_direction if s.pk in by_survey else "" for s in surveys],
+                })
+    chart = {"kind": "line", "categories": [_survey_label(s) for s in surveys], "series": chart_series,
+             "hidden": hidden}
+    return {"template": "dashboards/panels/trend.html", "title": _("历次调查趋势（按调查系列）"), "table_id": "trend-table",
+            "wide": len(ports) > 1, "lines": lines, "with_loyalty": "" in ports, "chart_id": "trend", "chart": chart}
 
 
 def scorecard_matrix_panel(*, rows, ports: list[str], chosen: SliceFilter) -> dict:
@@ -283,7 +300,7 @@ def overview_panels(*, survey: Survey, surveys: list[Survey], ports: list[str], 
         headline_panel(rows=rows, chosen=chosen, targets=targets),
         ports_panel(rows=rows, ports=ports, chosen=chosen, targets=targets),
         stage_panel(rows=rows, ports=["", *ports], chosen=chosen, with_loyalty=True),
-        trend_panel(trends=trends, ports=["", *ports]),
+        trend_panel(trends=trends, ports=["", *ports], survey=survey),
     ]
     if labels is not None:
         drivers = key_drivers(survey=survey, port="", project_id=chosen.project_id, labels=labels)

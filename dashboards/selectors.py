@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils.translation import gettext, gettext_noop
 
 from departments.ports import port_label, ports_in_order
@@ -27,7 +27,7 @@ from satisfaction.metrics.engine import (
 )
 from satisfaction.models import DriverSnapshot, ItemSnapshot, MetricSnapshot
 from surveys.models import Question, Survey
-from surveys.selectors import survey_latest, survey_year
+from surveys.selectors import survey_latest, survey_order_key, survey_year
 
 
 def port_name(code: str) -> str:
@@ -61,17 +61,19 @@ def dashboard_user_may_enter(user) -> bool:
 
 
 def dashboard_surveys() -> list[Survey]:
-    """Every survey, oldest first (surveys without a start date by creation, NULLs last on every database), each
-    with ``snapshot_at``: when its snapshots were last written (None before the first recompute).
+    """Every survey in the order of its period start (a survey without one by its creation date), each
+    with its series and ``snapshot_at``: when its snapshots were last written (None before the first recompute).
 
     ``snapshot_at`` is the version of everything a dashboard shows of that survey: a recompute rewrites every
     snapshot row of the survey with one ``computed_at`` in one transaction. Two plain queries (one with three
     correlated subqueries costs more to compile than both together take).
     """
-    surveys = list(
-        Survey.objects.order_by(F("starts_on").asc(nulls_last=True), "created_at", "id").only(
-            "id", "code", "name", "source", "starts_on", "created_at"
-        )
+    surveys = sorted(
+        Survey.objects.select_related("series").only(
+            "id", "code", "name", "source", "starts_on", "ends_on", "created_at", "series__code", "series__name",
+            "series__position",
+        ),
+        key=survey_order_key,
     )
     written = dict(
         MetricSnapshot.objects.filter(port="", project__isnull=True, stage="")
@@ -230,6 +232,8 @@ class TrendPoint:
     row: MetricSnapshot
     change: ChangeTest | None = None
     loyalty_change: ChangeTest | None = None
+    change_from: Survey | None = None  # the previous wave of the same series the change is read against
+    loyalty_change_from: Survey | None = None
 
     @property
     def direction(self) -> str:
@@ -247,19 +251,36 @@ def _direction(change: ChangeTest | None) -> str:
 
 
 def _mark_changes(points: list[TrendPoint], *, loyalty: bool) -> list[TrendPoint]:
-    for before, after in zip(points, points[1:]):
-        after.change = two_proportion_change(before.row.satisfied, before.row.n, after.row.satisfied, after.row.n)
-        if loyalty:
-            after.loyalty_change = two_proportion_change(
-                before.row.loyal or 0, before.row.loyalty_base or 0, after.row.loyal or 0, after.row.loyalty_base or 0
+    """Each point against the latest earlier point of its own series whose figure has a base (DESIGN §2 "Change");
+    ``points`` are in wave order. A series' first point, and every point of a series without an earlier base,
+    have no change."""
+    last: dict[int, TrendPoint] = {}
+    last_loyal: dict[int, TrendPoint] = {}
+    for point in points:
+        series = point.survey.series_id
+        before = last.get(series)
+        if before is not None and point.row.n:
+            point.change = two_proportion_change(before.row.satisfied, before.row.n, point.row.satisfied, point.row.n)
+            point.change_from = before.survey
+        if point.row.n:
+            last[series] = point
+        if not loyalty:
+            continue
+        before = last_loyal.get(series)
+        if before is not None and point.row.loyalty_base:
+            point.loyalty_change = two_proportion_change(
+                before.row.loyal or 0, before.row.loyalty_base, point.row.loyal or 0, point.row.loyalty_base
             )
+            point.loyalty_change_from = before.survey
+        if point.row.loyalty_base:
+            last_loyal[series] = point
     return points
 
 
 def slice_trends(*, surveys: list[Survey], ports: list[str], chosen: SliceFilter) -> dict[str, list[TrendPoint]]:
-    """The chosen slice of each port ("" = headline) in every survey that has it, oldest first, each point
-    marked against the one before by the unpooled two-proportion z-test (significant at |z| > 1.96).
-    One query, on the snapshot index (survey, port, project, stage)."""
+    """The chosen slice of each port ("" = headline) in every survey that has it, in wave order, each point
+    marked against the previous wave of its own series by the unpooled two-proportion z-test (significant at
+    |z| > 1.96). ``surveys`` in wave order (``dashboard_surveys``). One query, on the snapshot index."""
     rows = (
         MetricSnapshot.objects.filter(survey_id__in=[s.pk for s in surveys], port__in=ports, stage=chosen.stage)
         .filter(_project_q(chosen.project_id))

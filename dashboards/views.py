@@ -158,7 +158,7 @@ def _panels_bundle(kind: str, filters: Filters, key_parts: tuple, build: Callabl
         survey.pk,
         filters.chosen.project_id,
         filters.chosen.stage,
-        tuple((s.pk, s.code, s.name, s.starts_on, s.snapshot_at) for s in filters.surveys),
+        tuple((s.pk, s.code, s.name, s.starts_on, s.snapshot_at, s.series_id, s.series.name) for s in filters.surveys),
         tuple((p.pk, p.code, p.name) for p in filters.projects),
         key_parts,
     )
@@ -326,7 +326,7 @@ def _page(request, template: str, filters: Filters, extra: dict, *, cache_parts:
         survey.pk if survey else None,
         filters.chosen.project_id,
         filters.chosen.stage,
-        tuple((s.pk, s.code, s.name, s.starts_on, s.snapshot_at) for s in filters.surveys),
+        tuple((s.pk, s.code, s.name, s.starts_on, s.snapshot_at, s.series_id, s.series.name) for s in filters.surveys),
         tuple((p.pk, p.code, p.name) for p in filters.projects),
         (state["computed_at"], state["pending"]) if state else None,
         filters.query(),

@@ -86,11 +86,21 @@ class DemoSurvey:
     starts_on: date
     ends_on: date
     response_rate: float
+    series: str = "company"
+    questionnaire: str = "standard"
+    number_prefix: str = ""  # questionnaire numbers: prefix + running number (default: the year)
+    shift: float = 0.0  # in standard deviations: a third-party firm's owners answer a little more critically
+    stages: tuple[str, ...] = ()  # the owner stages the wave targets (empty = all)
 
 
 SURVEYS = (
     DemoSurvey("2025-annual", "2025年度客户满意度调查", date(2025, 4, 1), date(2025, 6, 30), 0.72),
     DemoSurvey("2026-annual", "2026年度客户满意度调查", date(2026, 4, 1), date(2026, 6, 30), 0.70),
+    # Generated after the annual waves, so that adding them left the annual waves' numbers as they were.
+    DemoSurvey("2026-group", "集团2026年度第三方满意度调查（本公司样本）", date(2026, 3, 1), date(2026, 3, 31), 0.22,
+               series="group", number_prefix="G26-", shift=-0.12),
+    DemoSurvey("callback-2025", "2025年回访触点调查", date(2025, 1, 1), date(2025, 12, 31), 0.35, series="callback",
+               questionnaire="headline", number_prefix="CB25-", stages=("run_in",)),
 )
 
 # How much each port weighs in overall satisfaction, and each detail item in its port (the key drivers).
@@ -154,7 +164,7 @@ def _effects(project: str, stage: str, year: int) -> dict[str, float]:
     return effects
 
 
-def _scores(rng: np.random.Generator, keys: list[tuple[str, str]], year: int) -> np.ndarray:
+def _scores(rng: np.random.Generator, keys: list[tuple[str, str]], year: int, shift: float = 0.0) -> np.ndarray:
     """Integer scores (0 = not answered) of the standard questionnaire for responses in slices ``keys``."""
     n = len(keys)
     codes = [q.code for q in STANDARD]
@@ -193,6 +203,7 @@ def _scores(rng: np.random.Generator, keys: list[tuple[str, str]], year: int) ->
     latent[:, col["recommend"]] = 0.85 * overall + 0.53 * rng.standard_normal(n) + 0.85 * overall_effect
     for code, level in ITEM_LEVEL.items():
         latent[:, col[code]] += level
+    latent += shift
     scores = (np.searchsorted(CUTS, latent) + 1).astype(np.int8)
 
     # Not answered: some detail and port items at random; engineering and property mostly for owners who
@@ -312,16 +323,22 @@ def demo_dataset() -> DemoDataset:
             surveyed_on = wave.starts_on + timedelta(days=rand.randint(0, days))
             if owner.contract_date > surveyed_on or rand.random() > wave.response_rate:
                 continue
-            picked.append((index, surveyed_on, stage_as_of(owner.move_in_date, surveyed_on)))
-        scores = _scores(rng, [(owners[i].project, stage) for i, _, stage in picked], wave.starts_on.year)
+            stage = stage_as_of(owner.move_in_date, surveyed_on)
+            if wave.stages and stage not in wave.stages:
+                continue
+            picked.append((index, surveyed_on, stage))
+        scores = _scores(rng, [(owners[i].project, stage) for i, _, stage in picked], wave.starts_on.year, wave.shift)
+        if wave.questionnaire == "headline":
+            scores = scores[:, :3]
         answers = encode_answer_matrix(scores).tolist()
+        prefix = wave.number_prefix or f"{wave.starts_on.year}-"
         responses[wave.code] = [
             DemoResponse(
                 owner=index,
-                questionnaire_no=f"{wave.starts_on.year}-{n + 1:05d}",
+                questionnaire_no=f"{prefix}{n + 1:05d}",
                 surveyed_on=surveyed_on,
                 stage=stage,
-                channel=str(rand.choice(channels)),
+                channel=str(Channel.PHONE if wave.series == "callback" else rand.choice(channels)),
                 answers=row_answers,
             )
             for n, ((index, surveyed_on, stage), row_answers) in enumerate(zip(picked, answers, strict=True))
@@ -330,7 +347,7 @@ def demo_dataset() -> DemoDataset:
 
 
 def demo_seed() -> dict[str, int]:
-    """Write the demo data set, then compute both surveys' metrics. Returns counts of what was written."""
+    """Write the demo data set, then compute every wave's metrics. Returns counts of what was written."""
     counts, survey_ids = _demo_write(demo_dataset())
     for survey_id in survey_ids:
         metrics_compute(survey_id=survey_id)
@@ -361,7 +378,15 @@ def _demo_write(data: DemoDataset) -> tuple[dict[str, int], list[int]]:
 
     survey_ids = []
     for wave in SURVEYS:
-        survey = survey_create(code=wave.code, name=wave.name, starts_on=wave.starts_on, ends_on=wave.ends_on)
+        survey = survey_create(
+            code=wave.code,
+            name=wave.name,
+            series=wave.series,
+            questionnaire=wave.questionnaire,
+            starts_on=wave.starts_on,
+            ends_on=wave.ends_on,
+            target_stages=wave.stages,
+        )
         rows = [
             Response(
                 survey=survey,
@@ -381,6 +406,8 @@ def _demo_write(data: DemoDataset) -> tuple[dict[str, int], list[int]]:
         "projects": len(projects),
         "owners": len(owners),
         "responses": sum(len(r) for r in data.responses.values()),
+        "surveys": len(SURVEYS),
+        "series": len({wave.series for wave in SURVEYS}),
         "users": len(DEMO_USERS),
     }
     return counts, survey_ids

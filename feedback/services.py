@@ -25,6 +25,8 @@ from owners.stages import STAGES
 from surveys.models import Survey
 
 CALLBACK_HEADLINE_CODES = ("overall", "repurchase", "recommend")
+# The touch-point series the callbacks' surveys continue (seeded by surveys' migration 0007).
+CALLBACK_SERIES = "callback"
 
 
 def feedback_validate(
@@ -149,6 +151,7 @@ def callback_survey_for(*, year: int) -> Survey:
             code=code,
             name=f"{year}年回访触点调查",
             source=Survey.Source.TOUCHPOINT,
+            series=CALLBACK_SERIES,
             questionnaire="headline",
             starts_on=date(year, 1, 1),
             ends_on=date(year, 12, 31),
@@ -192,15 +195,19 @@ def callback_record(
     response = None
     if given:
         survey = callback_survey_for(year=called_on.year)
-        response, _created = response_submit(
-            survey=survey,
-            owner=owner,
-            # One response per owner per touch-point survey: a later call the same year replaces the scores.
-            questionnaire_no=f"CB-{owner.pk}",
-            surveyed_on=called_on,
-            scores={code: given.get(code) for code in CALLBACK_HEADLINE_CODES},
-            channel="phone",
-        )
+        try:
+            response, _created = response_submit(
+                survey=survey,
+                owner=owner,
+                # One response per owner per touch-point survey: a later call the same year replaces the scores.
+                questionnaire_no=f"CB-{owner.pk}",
+                surveyed_on=called_on,
+                scores={code: given.get(code) for code in CALLBACK_HEADLINE_CODES},
+                channel="phone",
+            )
+        except ValidationError as exc:
+            # A closed callback survey refuses the scores: say so beside them.
+            raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"scores": exc.messages}) from None
     callback = Callback(
         owner=owner,
         rule=rule,

@@ -6,6 +6,7 @@ from django.db.models import Q, QuerySet
 
 from departments.selectors import user_has_any_role, user_may_enter_data
 from owners.models import Owner, Project
+from owners.natural import natural
 
 # A query of digits only is read as the end of a phone number as well as part of a unit.
 PHONE_TAIL = re.compile(r"^\d{3,}$")
@@ -17,7 +18,7 @@ def projects_in_order() -> QuerySet[Project]:
 
 def owners_search(*, query: str, project_id: int | None = None) -> QuerySet[Owner]:
     """Owners whose unit (楼栋-单元-房号) or name contains the query, or whose phone ends in it (digits only)."""
-    owners = Owner.objects.select_related("project").order_by("project__code", "unit", "name", "id")
+    owners = Owner.objects.select_related("project").order_by("project__code", natural("unit"), "name", "id")
     if project_id:
         owners = owners.filter(project_id=project_id)
     query = " ".join(query.split())
@@ -53,4 +54,4 @@ def projects_visible_to(user):
 def owners_visible_to(user):
     if not user_may_see_owners(user):
         return Owner.objects.none()
-    return Owner.objects.select_related("project").order_by("project__code", "unit", "id")
+    return Owner.objects.select_related("project").order_by("project__code", natural("unit"), "id")

@@ -16,6 +16,13 @@ from satisfaction.selectors import metric_rows_visible_to
 from surveys.selectors import surveys_visible_to
 
 
+class ChangeSerializer(serializers.Serializer):
+    from_survey = serializers.CharField(help_text="同一系列中上一次有该切片数据的调查")
+    z = serializers.FloatField(allow_null=True, help_text="非合并方差两比例 z（本次 − 上次）；无法检验时为 null")
+    p_value = serializers.FloatField(allow_null=True)
+    significant = serializers.BooleanField(help_text="|z| > 1.96")
+
+
 class MetricRowSerializer(serializers.Serializer):
     survey = serializers.CharField()
     port = serializers.CharField(allow_null=True, help_text="null = 核心指标")
@@ -30,6 +37,8 @@ class MetricRowSerializer(serializers.Serializer):
     loyal = serializers.IntegerField(allow_null=True)
     loyalty_rate = serializers.FloatField(allow_null=True)
     loyalty_ci = serializers.ListField(child=serializers.FloatField(), allow_null=True, min_length=2, max_length=2)
+    change = ChangeSerializer(allow_null=True, help_text="满意度较同一系列上一次调查的变化；null = 无可比数据")
+    loyalty_change = ChangeSerializer(allow_null=True, help_text="忠诚度的变化（仅核心指标行）")
 
 
 class MetricRowsView(APIView):

@@ -27,6 +27,14 @@ METRIC_COLUMNS = [
     ("loyalty_rate", "忠诚度"),
     ("loyalty_ci_low", "忠诚度区间下限"),
     ("loyalty_ci_high", "忠诚度区间上限"),
+    ("change_from_survey", "满意度比较的上次调查（同一系列）"),
+    ("change_z", "满意度变化 z"),
+    ("change_p_value", "满意度变化 p 值"),
+    ("change_significant", "满意度变化是否显著"),
+    ("loyalty_change_from_survey", "忠诚度比较的上次调查（同一系列）"),
+    ("loyalty_change_z", "忠诚度变化 z"),
+    ("loyalty_change_p_value", "忠诚度变化 p 值"),
+    ("loyalty_change_significant", "忠诚度变化是否显著"),
 ]
 
 
@@ -43,6 +51,10 @@ def metric_rows_xlsx(rows: list[dict]) -> bytes:
         for name in ("satisfaction", "loyalty"):
             ci = flat.pop(f"{name}_ci")
             flat[f"{name}_ci_low"], flat[f"{name}_ci_high"] = (ci if ci else (None, None))
+        for name in ("change", "loyalty_change"):
+            change = flat.pop(name, None) or {}
+            for part in ("from_survey", "z", "p_value", "significant"):
+                flat[f"{name}_{part}"] = change.get(part)
         sheet.append([safe_cell(flat.get(key)) for key, _ in METRIC_COLUMNS])
     sheet.freeze_panes = "A2"
     legend = workbook.create_sheet("columns")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -12,11 +14,11 @@ from django.db.models import Max
 from departments.ports import PORTS
 from departments.selectors import ports_visible_to, user_has_any_role
 from owners.stages import STAGES
-from satisfaction.metrics.engine import QuestionSpec
+from satisfaction.metrics.engine import QuestionSpec, two_proportion_change
 from satisfaction.models import MetricRun, MetricSnapshot
 from surveys.answers import NOT_ANSWERED, answer_codes, decode_answer_matrix
 from surveys.models import Survey
-from surveys.selectors import survey_answer_questions
+from surveys.selectors import survey_answer_questions, survey_order_key
 
 
 def survey_question_specs(*, survey: Survey) -> list[QuestionSpec]:
@@ -93,14 +95,91 @@ def port_snapshots_for_user(*, survey: Survey, user) -> list[MetricSnapshot]:
     return sorted(rows, key=lambda row: PORTS.index(row.port))
 
 
+# --- Change against the previous wave of the same series (DESIGN.md §2 "Change") ---------------------------------
+#
+# A slice's previous figure is the same slice (port, project, stage) in the latest earlier wave of the survey's
+# series (waves ordered by period start) in which that slice has n > 0 — for the loyalty rate, a loyalty base > 0.
+# Waves of other series never serve. Read from the snapshots every time, so that a recompute of an older wave
+# moves every later wave's change with it; one query for the series' earlier waves, one for their snapshots.
+
+SliceKey = tuple[str, int | None, str]  # (port, project id or None, stage)
+
+
+@dataclass(frozen=True)
+class PreviousFigure:
+    survey_code: str
+    successes: int
+    n: int
+
+
+def series_earlier_waves(*, survey: Survey) -> list[Survey]:
+    """The waves of the survey's series that come before it (by period start), latest first."""
+    key = survey_order_key(survey)
+    waves = Survey.objects.filter(series_id=survey.series_id).exclude(pk=survey.pk).only(
+        "id", "code", "series_id", "starts_on", "created_at"
+    )
+    return sorted((w for w in waves if survey_order_key(w) < key), key=survey_order_key, reverse=True)
+
+
+def previous_figures_in_series(
+    *, survey: Survey, ports: frozenset[str] | None = None
+) -> tuple[dict[SliceKey, PreviousFigure], dict[SliceKey, PreviousFigure]]:
+    """({slice: previous satisfaction figure}, {slice: previous loyalty figure}) of every slice that has one."""
+    earlier = series_earlier_waves(survey=survey)
+    if not earlier:
+        return {}, {}
+    rank = {wave.pk: index for index, wave in enumerate(earlier)}
+    code = {wave.pk: wave.code for wave in earlier}
+    rows = MetricSnapshot.objects.filter(survey_id__in=list(rank))
+    if ports is not None:
+        rows = rows.filter(port__in=["", *ports])
+    satisfaction: dict[SliceKey, tuple[int, PreviousFigure]] = {}
+    loyalty: dict[SliceKey, tuple[int, PreviousFigure]] = {}
+    for survey_id, port, project_id, stage, n, satisfied, base, loyal in rows.order_by().values_list(
+        "survey_id", "port", "project_id", "stage", "n", "satisfied", "loyalty_base", "loyal"
+    ):
+        key = (port, project_id, stage)
+        order = rank[survey_id]
+        if n and (key not in satisfaction or order < satisfaction[key][0]):
+            satisfaction[key] = (order, PreviousFigure(code[survey_id], satisfied, n))
+        if base and (key not in loyalty or order < loyalty[key][0]):
+            loyalty[key] = (order, PreviousFigure(code[survey_id], loyal or 0, base))
+    return {k: v for k, (_, v) in satisfaction.items()}, {k: v for k, (_, v) in loyalty.items()}
+
+
+def change_as_contract(previous: PreviousFigure | None, successes: int | None, n: int | None) -> dict | None:
+    """The contract's ``change``: null without a previous figure (or without a current one), else the unpooled
+    two-proportion z-test of (this − previous). Without variance on either side z is null (JSON has no
+    infinity): the test is undefined when both rates are equal (p null, not significant), and a certain change
+    when they differ (0 % → 100 %: p = 0, significant)."""
+    if previous is None or not n:
+        return None
+    test = two_proportion_change(previous.successes, previous.n, successes or 0, n)
+    return {
+        "from_survey": previous.survey_code,
+        "z": test.z if test.z is not None and math.isfinite(test.z) else None,
+        "p_value": test.p_value,
+        "significant": test.significant,
+    }
+
+
 def metric_rows(*, survey: Survey, ports: frozenset[str] | None = None) -> list[dict]:
-    """Snapshot rows in the metric-row contract (DESIGN.md §4); ``ports`` limits port rows (headline always)."""
+    """Snapshot rows in the metric-row contract (DESIGN.md §4); ``ports`` limits port rows (headline always).
+    Each row carries its ``change`` (headline rows also ``loyalty_change``) against the previous wave of the
+    survey's series."""
     qs = MetricSnapshot.objects.filter(survey=survey).select_related("project")
+    previous, previous_loyalty = previous_figures_in_series(survey=survey, ports=ports)
     rows = []
     for s in qs.order_by("port", "project__code", "stage", "id"):
         if ports is not None and s.port and s.port not in ports:
             continue
-        rows.append(snapshot_as_contract(s, survey.code))
+        row = snapshot_as_contract(s, survey.code)
+        key = (s.port, s.project_id, s.stage)
+        row["change"] = change_as_contract(previous.get(key), s.satisfied, s.n)
+        row["loyalty_change"] = (
+            change_as_contract(previous_loyalty.get(key), s.loyal, s.loyalty_base) if s.port == "" else None
+        )
+        rows.append(row)
     # The headline first, then the ports in their order; all stages first, then each stage in lifecycle order.
     order = {code: rank for rank, code in enumerate(("", *PORTS))}
     stage_order = {code: rank for rank, code in enumerate((None, *STAGES))}

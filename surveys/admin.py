@@ -15,8 +15,17 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from surveys.answers import decode_answers
-from surveys.models import ANSWERS_PATTERN, ImportJob, Question, Response, Survey
-from surveys.selectors import survey_questions
+from surveys.models import (
+    ANSWERS_PATTERN,
+    ImportJob,
+    Question,
+    Questionnaire,
+    QuestionnaireItem,
+    Response,
+    Survey,
+    SurveySeries,
+)
+from surveys.selectors import survey_answer_questions
 from surveys.services import response_check, response_submit, responses_delete
 
 # What an answer string's position means: fixed once a survey has responses.
@@ -44,10 +53,22 @@ class QuestionInline(admin.TabularInline):
 
 @admin.register(Survey)
 class SurveyAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "source", "starts_on", "ends_on"]
+    """Waves are created, changed, closed and reopened on the wave pages (调查管理), whose services copy the
+    questionnaire's questions and apply every rule; here the administrator mends a name or a question's text."""
+
+    list_display = ["code", "name", "series", "source", "starts_on", "ends_on", "closed_at"]
+    list_filter = ["series", "source"]
     search_fields = ["code", "name"]
     ordering = ["-starts_on", "code"]
     inlines = [QuestionInline]
+
+    def has_add_permission(self, request):
+        # Waves are created on the wave pages (调查管理), whose service copies the questionnaire's questions.
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        # Series, period, questionnaire, targets and the closed state change on the wave pages, through the services.
+        return [f.name for f in Survey._meta.fields if f.name != "name"] + ["target_projects"]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         survey = self.get_object(request, object_id)
@@ -60,6 +81,33 @@ class SurveyAdmin(admin.ModelAdmin):
                 ),
             )
         return super().change_view(request, object_id, form_url, extra_context)
+
+
+class QuestionnaireItemInline(admin.TabularInline):
+    model = QuestionnaireItem
+    extra = 0
+    ordering = ["position"]
+
+
+@admin.register(Questionnaire)
+class QuestionnaireAdmin(admin.ModelAdmin):
+    """Read-only here: questionnaires are edited on the questionnaire pages, where a frozen version makes a new one."""
+
+    list_display = ["code", "version", "name", "based_on", "created_at"]
+    ordering = ["code", "-version"]
+    inlines = [QuestionnaireItemInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SurveySeries)
+class SurveySeriesAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "source", "is_active", "position"]
+    ordering = ["position", "code"]
 
 
 class ResponseAdminForm(forms.ModelForm):
@@ -77,7 +125,7 @@ class ResponseAdminForm(forms.ModelForm):
         answers = cleaned.get("answers")
         if answers is None or "questionnaire_no" not in cleaned:
             return cleaned
-        codes = [question.code for question in survey_questions(survey=survey)]
+        codes = [question.code for question in survey_answer_questions(survey=survey)]
         if len(answers) != len(codes) or not re.fullmatch(ANSWERS_PATTERN, answers):
             self.add_error(
                 "answers",
@@ -116,7 +164,7 @@ class ResponseAdmin(SimpleHistoryAdmin):
 
     @admin.display(description=_("题目顺序"))
     def question_order(self, obj: Response) -> str:
-        return " · ".join(f"{i}. {q.code}" for i, q in enumerate(survey_questions(survey=obj.survey), start=1))
+        return " · ".join(f"{i}. {q.code}" for i, q in enumerate(survey_answer_questions(survey=obj.survey), start=1))
 
     def save_model(self, request, obj, form, change):
         saved, _created = response_submit(

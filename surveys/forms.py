@@ -1,5 +1,7 @@
 """Forms of the data-in pages: one questionnaire keyed in by hand, and the file uploads of the importer."""
 
+from datetime import date
+
 from crispy_forms.layout import HTML, Column, Div, Field, Row
 from crispy_forms.utils import TEMPLATE_PACK
 from django import forms
@@ -11,11 +13,12 @@ from django.utils.translation import gettext_lazy as _
 from core.forms import form_helper
 from departments.ports import port_label
 from owners.models import Owner
-from surveys.models import Channel, Question, Response, Survey
+from surveys.models import COMMENT_MAX_LENGTH, Channel, Question, Response, Survey
 
 NOT_APPLICABLE = "na"
 SCORE_CHOICES = [(str(score), str(score)) for score in range(1, 6)]
 FIELD_PREFIX = "q_"
+COMMENT_PREFIX = "c_"
 
 
 class ScoreGroup(Div):
@@ -69,11 +72,35 @@ class ResponseEntryForm(forms.Form):
         choices=[("", _("未填写"))] + list(Channel.choices),
     )
 
-    def __init__(self, *args, survey: Survey, questions: list[Question], owner: Owner | None = None, **kwargs):
+    confirm_outside_period = forms.BooleanField(
+        label=_("调查日期不在本次调查期间内，我已核对，确认保存"), required=False,
+    )
+
+    def __init__(
+        self,
+        *args,
+        survey: Survey,
+        questions: list[Question],
+        owner: Owner | None = None,
+        comment_questions: list[Question] = (),
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.survey = survey
         self.questions = questions
+        self.comment_questions = list(comment_questions)
         self.owner = owner
+        for question in self.comment_questions:
+            self.fields[COMMENT_PREFIX + question.code] = forms.CharField(
+                label=question.label,
+                required=question.required,
+                max_length=COMMENT_MAX_LENGTH,
+                widget=forms.Textarea(attrs={"rows": 2}),
+                error_messages={
+                    "required": _("请填写意见"),
+                    "max_length": _("意见最多 %(limit)d 个字符") % {"limit": COMMENT_MAX_LENGTH},
+                },
+            )
         for question in questions:
             choices = list(SCORE_CHOICES)
             if not question.required:
@@ -97,16 +124,40 @@ class ResponseEntryForm(forms.Form):
                 Column(
                     # The stage this response will freeze follows the date being typed.
                     Field("surveyed_on", hx_get=reverse("surveys:stage_preview"), hx_trigger="change",
-                          hx_target="#stage-preview", hx_include="#entry-owner"),
+                          hx_target="#stage-preview", hx_include="#entry-owner, #entry-survey"),
                     css_class="col-sm-4",
                 ),
                 Column("channel", css_class="col-sm-4"),
                 css_class="g-3",
             ),
             HTML('<p class="mb-3" id="stage-preview" aria-live="polite">{% include "surveys/_stage.html" %}</p>'),
+            *([Div("confirm_outside_period", css_id="period-confirm")] if self.date_outside_period() else []),
             *[ScoreGroup(legend, *[ScoreItem(question) for question in items]) for legend, items in self.question_groups()],
+            *([ScoreGroup(_("开放意见"), *[COMMENT_PREFIX + q.code for q in self.comment_questions])]
+              if self.comment_questions else []),
             error_title=_("问卷未保存：请改正标红的项目，已填写的内容都已保留。"),
         )
+        if not self.date_outside_period():
+            del self.fields["confirm_outside_period"]
+
+    def date_outside_period(self) -> bool:
+        """Whether the date typed (or offered) lies outside the wave's fieldwork period: then saving needs the
+        explicit confirmation, so that the stage frozen with an unusual date is never a silent surprise."""
+        from surveys.selectors import survey_date_outside_period
+
+        value = self.data.get("surveyed_on") if self.is_bound else self.initial.get("surveyed_on")
+        if isinstance(value, str):
+            try:
+                value = date.fromisoformat(value.strip())
+            except ValueError:
+                return False
+        return isinstance(value, date) and survey_date_outside_period(survey=self.survey, surveyed_on=value)
+
+    def period_text(self) -> str:
+        survey = self.survey
+        start = survey.starts_on.isoformat() if survey.starts_on else "…"
+        end = survey.ends_on.isoformat() if survey.ends_on else "…"
+        return f"{start} 至 {end}"
 
     def clean_questionnaire_no(self) -> str:
         number = self.cleaned_data["questionnaire_no"].strip()
@@ -127,6 +178,27 @@ class ResponseEntryForm(forms.Form):
         if surveyed_on > timezone.localdate():
             raise forms.ValidationError(_("调查日期不能晚于今天"))
         return surveyed_on
+
+    def clean(self):
+        cleaned = super().clean()
+        surveyed_on = cleaned.get("surveyed_on")
+        if surveyed_on is not None and "confirm_outside_period" in self.fields and not cleaned.get(
+            "confirm_outside_period"
+        ):
+            self.add_error(
+                "surveyed_on",
+                _("调查日期 %(date)s 不在本次调查期间（%(period)s）内：请核对；确认无误请勾选下方的确认后再保存")
+                % {"date": surveyed_on.isoformat(), "period": self.period_text()},
+            )
+        return cleaned
+
+    def comments(self) -> dict[str, str]:
+        """Comment question code → text (blank = no comment)."""
+        return {q.code: self.cleaned_data.get(COMMENT_PREFIX + q.code, "") for q in self.comment_questions}
+
+    @staticmethod
+    def initial_comments(comments: dict[str, str]) -> dict[str, str]:
+        return {COMMENT_PREFIX + code: text for code, text in comments.items()}
 
     def scores(self) -> dict[str, int | None]:
         """Question code → score, None for 不适用 or unanswered."""

@@ -1,4 +1,8 @@
-"""The standard questionnaire (DESIGN.md §4): three headline items, five port items and their detail items."""
+"""The standard questionnaire (DESIGN.md §4): three headline items, five port items and their detail items.
+
+These definitions seeded the stored templates (``Questionnaire`` ``standard`` v1 and ``headline`` v1, migration
+0007); waves read their questions from the database. Tests and the demo data use them as the standard's items.
+"""
 
 from dataclasses import dataclass
 
@@ -7,7 +11,7 @@ from dataclasses import dataclass
 class QuestionDef:
     code: str
     label: str
-    kind: str  # headline | port | detail
+    kind: str  # headline | port | detail | comment
     port: str = ""
     required: bool = False
 

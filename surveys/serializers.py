@@ -6,37 +6,138 @@ from rest_framework import serializers
 from core.api import CodeRelatedField
 from core.logging import mask_phones
 from departments.ports import PortCode
-from owners.models import Owner
+from owners.models import Owner, Project
 from owners.selectors import owners_visible_to
+from owners.stages import Stage
 from surveys.answers import decode_answers
-from surveys.models import Channel, ImportJob, Question, Response, Survey
-from surveys.questionnaires import QUESTIONNAIRES
+from surveys.models import (
+    Channel,
+    ImportJob,
+    Question,
+    Questionnaire,
+    QuestionnaireItem,
+    Response,
+    Survey,
+    SurveySeries,
+)
 from surveys.selectors import survey_answer_questions
 
 
 class SurveySerializer(serializers.ModelSerializer):
-    questionnaire = serializers.ChoiceField(choices=sorted(QUESTIONNAIRES), default="standard", help_text="问卷模板")
+    """A wave. ``questionnaire`` names a questionnaire by code (its newest version when the wave is created or
+    its questionnaire changed); ``questionnaire_version`` says which version the wave asks."""
+
+    series = serializers.SlugRelatedField(
+        slug_field="code", queryset=SurveySeries.objects.order_by("position", "code"), required=False,
+        help_text="系列编码；缺省 = 与来源同名的系列",
+    )
+    source = serializers.ChoiceField(choices=Survey.Source.choices, required=False, help_text="缺省 = 系列的来源")
+    questionnaire = serializers.CharField(
+        source="questionnaire.code", required=False, default="standard", max_length=64,
+        help_text="问卷编码（取其最新版本）"
+    )
+    questionnaire_version = serializers.IntegerField(source="questionnaire.version", read_only=True)
+    target_projects = serializers.SlugRelatedField(
+        slug_field="code", many=True, queryset=Project.objects.order_by("code"), required=False,
+        help_text="目标楼盘编码；空 = 全部楼盘",
+    )
+    target_stages = serializers.ListField(
+        child=serializers.ChoiceField(choices=Stage.choices), required=False, help_text="目标业主阶段；空 = 全部阶段"
+    )
+    is_closed = serializers.BooleanField(read_only=True)
+    closed_by = serializers.CharField(source="closed_by.username", read_only=True, allow_null=True)
 
     class Meta:
         model = Survey
-        fields = ["id", "code", "name", "source", "questionnaire", "starts_on", "ends_on", "created_at"]
-        read_only_fields = ["id", "created_at"]
+        fields = [
+            "id", "code", "name", "series", "source", "questionnaire", "questionnaire_version", "starts_on",
+            "ends_on", "target_projects", "target_stages", "weighting", "is_closed", "closed_at", "closed_by",
+            "created_at",
+        ]
+        read_only_fields = ["id", "closed_at", "created_at"]
+        # Code uniqueness and every other rule are the services' (their messages are the product's).
+        validators = []
+        extra_kwargs = {"code": {"validators": []}}
 
     def validate(self, attrs):
-        starts_on, ends_on = attrs.get("starts_on"), attrs.get("ends_on")
+        starts_on = attrs.get("starts_on", getattr(self.instance, "starts_on", None))
+        ends_on = attrs.get("ends_on", getattr(self.instance, "ends_on", None))
         if starts_on and ends_on and ends_on < starts_on:
             raise serializers.ValidationError({"ends_on": "结束日期不能早于开始日期。"})
         return attrs
+
+    def service_arguments(self) -> dict:
+        """The validated data as ``survey_create`` / ``survey_update`` keywords (the instance's values fill in
+        what a PATCH leaves out)."""
+        data = dict(self.validated_data)
+        instance = self.instance
+        questionnaire = data.pop("questionnaire", None)
+        code = questionnaire["code"] if questionnaire else None
+        if instance is not None:
+            if code is None or code == instance.questionnaire.code:
+                code = instance.questionnaire  # unchanged: keep the version the wave asks
+            current = {
+                "code": instance.code, "name": instance.name, "source": instance.source, "series": instance.series,
+                "starts_on": instance.starts_on, "ends_on": instance.ends_on,
+                "target_projects": list(instance.target_projects.all()), "target_stages": instance.target_stages,
+                "weighting": instance.weighting,
+            }  # fmt: skip
+            data = current | data
+        data["questionnaire"] = code or "standard"
+        return data
 
 
 class QuestionSerializer(serializers.ModelSerializer):
     survey = serializers.SlugRelatedField(slug_field="code", read_only=True)
     port = serializers.ChoiceField(choices=[("", "核心指标"), *PortCode.choices], read_only=True, help_text="空 = 核心指标")
+    in_answers = serializers.SerializerMethodField(help_text="是否为评分题（开放意见题不计入答案串和指标）")
 
     class Meta:
         model = Question
-        fields = ["id", "survey", "code", "label", "kind", "port", "position", "required"]
+        fields = ["id", "survey", "code", "label", "kind", "port", "position", "required", "in_answers"]
         read_only_fields = fields
+
+    def get_in_answers(self, question: Question) -> bool:
+        return question.kind != Question.Kind.COMMENT
+
+
+class SurveySeriesSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SurveySeries
+        fields = ["id", "code", "name", "source", "is_active", "position"]
+        read_only_fields = fields
+
+
+class QuestionnaireItemSerializer(serializers.ModelSerializer):
+    port = serializers.ChoiceField(choices=[("", "无"), *PortCode.choices], read_only=True, help_text="空 = 不属于端口")
+
+    class Meta:
+        model = QuestionnaireItem
+        fields = ["code", "label", "kind", "port", "position", "required"]
+        read_only_fields = fields
+
+
+class QuestionnaireSerializer(serializers.ModelSerializer):
+    based_on = serializers.SerializerMethodField()
+    frozen = serializers.SerializerMethodField(help_text="已有调查使用且有答卷：修改将生成新版本")
+    items = QuestionnaireItemSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Questionnaire
+        fields = ["id", "code", "version", "name", "based_on", "frozen", "created_at", "items"]
+        read_only_fields = fields
+
+    def get_based_on(self, questionnaire: Questionnaire) -> str | None:
+        based_on = questionnaire.based_on
+        return f"{based_on.code} v{based_on.version}" if based_on else None
+
+    def get_frozen(self, questionnaire: Questionnaire) -> bool:
+        frozen = getattr(questionnaire, "frozen", None)
+        if frozen is None:
+            from surveys.selectors import questionnaire_is_frozen
+
+            frozen = questionnaire_is_frozen(questionnaire=questionnaire)
+        return bool(frozen)
 
 
 def _question_codes(context: dict, survey: Survey) -> list[str]:
@@ -84,18 +185,47 @@ class ScoresField(serializers.Field):
         return {"scores": scores}
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {"type": "string", "maxLength": 2000},
+        "description": "开放意见题编码 → 意见文字（空 = 无意见）；写入时只替换给出的题目",
+    }
+)
+class CommentsField(serializers.Field):
+    """The response's open comments as {comment question code: text}."""
+
+    default_error_messages = {"not_a_dict": "comments 必须是对象：{{开放意见题编码: 文字}}。"}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(source="*", **kwargs)
+
+    def to_representation(self, instance: Response) -> dict:
+        comments = getattr(instance, "prefetched_comments", None)
+        if comments is None:
+            comments = list(instance.comments.select_related("question"))
+        return {comment.question.code: comment.text for comment in comments}
+
+    def to_internal_value(self, data) -> dict:
+        if not isinstance(data, dict) or not all(isinstance(v, str | type(None)) for v in data.values()):
+            self.fail("not_a_dict")
+        return {"comments": {str(code): value or "" for code, value in data.items()}}
+
+
 class ResponseSerializer(serializers.ModelSerializer):
     survey = CodeRelatedField(slug_field="code", queryset=Survey.objects.order_by("id"))
     owner = serializers.PrimaryKeyRelatedField(queryset=Owner.objects.none())
     project = serializers.SlugRelatedField(slug_field="code", read_only=True)
     scores = ScoresField()
+    comments = CommentsField()
     channel = serializers.ChoiceField(choices=Channel.choices, required=False, allow_blank=True, default="")
 
     class Meta:
         model = Response
         fields = [
             "id", "survey", "owner", "project", "questionnaire_no", "surveyed_on", "stage", "channel", "scores",
-            "created_at", "updated_at",
+            "comments", "created_at", "updated_at",
         ]
         read_only_fields = ["id", "project", "stage", "created_at", "updated_at"]
         # Uniqueness (survey + questionnaire number, survey + owner) is the service's: it updates an owner's response.

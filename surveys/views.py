@@ -26,9 +26,13 @@ from surveys.models import ImportJob, Response, Survey
 from surveys.selectors import (
     import_jobs_recent,
     owners_with_response,
+    response_comments,
     response_for_owner,
     response_history,
     survey_answer_questions,
+    survey_comment_questions,
+    survey_date_outside_period,
+    survey_default_date,
     survey_latest,
     surveys_for_entry,
 )
@@ -82,6 +86,7 @@ def _save(request, form: ResponseEntryForm, *, survey: Survey, owner: Owner):
             surveyed_on=form.cleaned_data["surveyed_on"],
             scores=form.scores(),
             channel=form.cleaned_data["channel"],
+            comments=form.comments(),
         )
     except ValidationError as exc:
         _add_service_errors(form, exc)
@@ -128,9 +133,12 @@ def entry(request):
             )
             return redirect("surveys:response_edit", pk=existing.pk)
     questions = survey_answer_questions(survey=survey)
+    comment_questions = survey_comment_questions(survey=survey)
     owner_missing = False
     if request.method == "POST":
-        form = ResponseEntryForm(request.POST, survey=survey, questions=questions, owner=owner)
+        form = ResponseEntryForm(
+            request.POST, survey=survey, questions=questions, owner=owner, comment_questions=comment_questions
+        )
         owner_missing = owner is None
         if form.is_valid() and not owner_missing:
             saved = _save(request, form, survey=survey, owner=owner)
@@ -140,12 +148,13 @@ def entry(request):
         defaults = request.session.get(SESSION_DEFAULTS, {})
         form = ResponseEntryForm(
             initial={
-                "surveyed_on": defaults.get("surveyed_on") or timezone.localdate().isoformat(),
+                "surveyed_on": _default_date(survey, defaults),
                 "channel": defaults.get("channel", "paper"),
             },
             survey=survey,
             questions=questions,
             owner=owner,
+            comment_questions=comment_questions,
         )
     query = request.GET.get("q", "").strip()
     context = {
@@ -155,10 +164,25 @@ def entry(request):
         "owner_missing": owner_missing,
         "form": form,
         "stage_label": _stage_label(owner, _form_date(form)),
+        "outside_period": form.date_outside_period(),
         "query": query,
         **(_search_context(survey=survey, query=query) if query and owner is None else {}),
     }
     return render(request, "surveys/entry.html", context, status=400 if form.is_bound else 200)
+
+
+def _default_date(survey: Survey, defaults: dict) -> str:
+    """The date keyed last in this wave when it lies in the wave's period, else a day of the period (today while
+    the wave is in the field): never silently a date outside it."""
+    today = timezone.localdate()
+    if defaults.get("survey") == survey.code and defaults.get("surveyed_on"):
+        try:
+            last = date.fromisoformat(defaults["surveyed_on"])
+        except ValueError:
+            last = None
+        if last is not None and last <= today and not survey_date_outside_period(survey=survey, surveyed_on=last):
+            return last.isoformat()
+    return survey_default_date(survey=survey, today=today).isoformat()
 
 
 def _form_date(form: ResponseEntryForm) -> date | None:
@@ -200,10 +224,15 @@ def stage_preview(request):
         surveyed_on = date.fromisoformat(request.GET.get("surveyed_on", ""))
     except ValueError:
         surveyed_on = None
+    survey = Survey.objects.filter(code=request.GET.get("survey", "")).first()
+    outside = survey is not None and surveyed_on is not None and survey_date_outside_period(
+        survey=survey, surveyed_on=surveyed_on
+    )
     return render(
         request,
         "surveys/_stage.html",
-        {"owner": owner, "stage_label": _stage_label(owner, surveyed_on), "date_invalid": surveyed_on is None},
+        {"owner": owner, "stage_label": _stage_label(owner, surveyed_on), "date_invalid": surveyed_on is None,
+         "outside_period": outside, "survey": survey},
     )
 
 
@@ -214,8 +243,11 @@ def response_edit(request, pk: int):
     response = get_object_or_404(Response.objects.select_related("survey", "owner__project"), pk=pk)
     survey, owner = response.survey, response.owner
     questions = survey_answer_questions(survey=survey)
+    comment_questions = survey_comment_questions(survey=survey)
     if request.method == "POST":
-        form = ResponseEntryForm(request.POST, survey=survey, questions=questions, owner=owner)
+        form = ResponseEntryForm(
+            request.POST, survey=survey, questions=questions, owner=owner, comment_questions=comment_questions
+        )
         if form.is_valid():
             saved = _save(request, form, survey=survey, owner=owner)
             if saved is not None:
@@ -228,10 +260,12 @@ def response_edit(request, pk: int):
                 "surveyed_on": response.surveyed_on.isoformat(),
                 "channel": response.channel,
                 **ResponseEntryForm.initial_for(questions=questions, scores=scores),
+                **ResponseEntryForm.initial_comments(response_comments(response=response)),
             },
             survey=survey,
             questions=questions,
             owner=owner,
+            comment_questions=comment_questions,
         )
     context = {
         "survey": survey,
@@ -239,6 +273,7 @@ def response_edit(request, pk: int):
         "response": response,
         "form": form,
         "stage_label": _stage_label(owner, _form_date(form)),
+        "outside_period": form.date_outside_period(),
         "history": response_history(response=response),
     }
     return render(request, "surveys/response_edit.html", context, status=400 if form.is_bound else 200)
@@ -262,6 +297,9 @@ def upload_start(request, form, *, kind: str, survey: Survey | None):
         try:
             job = import_job_start(kind=kind, survey=survey, data=data, file_name=upload.name, user=request.user)
         except ValidationError as exc:
+            if "survey" in form.fields and any(error.code == "survey_closed" for error in exc.error_list):
+                form.add_error("survey", exc.messages)
+                return None
             refusals = exc.messages
         else:
             return redirect("surveys:import_job", pk=job.pk)
@@ -274,12 +312,12 @@ def upload_start(request, form, *, kind: str, survey: Survey | None):
 @require_http_methods(["GET", "POST"])
 def import_responses(request):
     surveys = surveys_for_entry()
-    latest = survey_latest()
+    chosen = surveys.filter(code=request.GET.get("survey", "")).first() or survey_latest()
     form = ResponsesUploadForm(
         request.POST if request.method == "POST" else None,
         request.FILES if request.method == "POST" else None,
         surveys=surveys,
-        initial={"survey": latest.pk if latest else None},
+        initial={"survey": chosen.pk if chosen else None},
     )
     if request.method == "POST" and form.is_valid():
         started = upload_start(request, form, kind=ImportJob.Kind.RESPONSES, survey=form.cleaned_data["survey"])

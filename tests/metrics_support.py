@@ -13,10 +13,16 @@ from satisfaction.metrics.engine import QuestionSpec
 from surveys.questionnaires import STANDARD
 
 QUESTIONS = [QuestionSpec(q.code, q.kind, q.port) for q in STANDARD]
-CONTRACT_KEYS = [
+# What the engine computes for one survey; the stored rows add the change against the series' previous wave.
+ENGINE_KEYS = [
     "survey", "port", "project", "stage", "n", "satisfied", "satisfaction_rate", "satisfaction_ci",
     "mean_score", "loyalty_base", "loyal", "loyalty_rate", "loyalty_ci",
 ]  # fmt: skip
+CONTRACT_KEYS = [*ENGINE_KEYS, "change", "loyalty_change"]
+
+
+def without_changes(row: dict) -> dict:
+    return {key: value for key, value in row.items() if key not in ("change", "loyalty_change")}
 
 
 def random_frame(seed: int, size: int, projects: int = 4, *, drivers: bool = False) -> pd.DataFrame:
@@ -48,13 +54,15 @@ def answers_of(frame: pd.DataFrame) -> list[str]:
     return ["".join("-" if np.isnan(v) else str(int(v)) for v in row) for row in zip(*columns, strict=True)]
 
 
-def survey_with_answers(code: str, frame: pd.DataFrame, *, surveyed_on: date = date(2026, 5, 1)):
-    """A standard survey whose responses carry exactly ``frame``'s projects, stages and scores."""
+def survey_with_answers(code: str, frame: pd.DataFrame, *, surveyed_on: date = date(2026, 5, 1), series: str = "company"):
+    """A standard survey (of ``series``) whose responses carry exactly ``frame``'s projects, stages and scores."""
     from owners.models import Owner, Project
     from surveys.models import Response
     from surveys.services import survey_create
 
-    survey = survey_create(code=code, name=f"测试调查 {code}", starts_on=surveyed_on, ends_on=surveyed_on)
+    survey = survey_create(
+        code=code, name=f"测试调查 {code}", series=series, starts_on=surveyed_on, ends_on=surveyed_on
+    )
     projects = {}
     for project_code in sorted(frame["project"].unique()):
         projects[project_code], _ = Project.objects.get_or_create(code=project_code, defaults={"name": f"楼盘{project_code}"})

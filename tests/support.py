@@ -43,3 +43,16 @@ def redis_available() -> bool:
 
 # The survey firm's sample delivery (shared/samples/), copied so the suite runs wherever the clone lives.
 SAMPLE_XLSX = Path(__file__).resolve().parent / "data" / "survey-firm-sample.xlsx"
+
+
+def answer_once(survey, *, project=None):
+    """One response in ``survey`` (a wave nobody answered is never the latest survey pages default to)."""
+    from datetime import date
+
+    from owners.models import Owner, Project
+    from surveys.services import response_submit
+
+    project = project or Project.objects.get_or_create(code="ANSWERED", defaults={"name": "已答楼盘"})[0]
+    owner = Owner.objects.create(project=project, unit=f"answer-{survey.pk}", name="答卷业主")
+    response_submit(survey=survey, owner=owner, questionnaire_no=f"answer-{survey.pk}", surveyed_on=date(2026, 1, 5),
+                    scores={"overall": 4, "repurchase": 4, "recommend": 4})

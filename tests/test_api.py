@@ -102,7 +102,7 @@ def test_metric_rows_are_the_exact_contract_rows_as_a_plain_list(staff, world):
     headline = rows[0]
     assert list(headline) == [
         "survey", "port", "project", "stage", "n", "satisfied", "satisfaction_rate", "satisfaction_ci", "mean_score",
-        "loyalty_base", "loyal", "loyalty_rate", "loyalty_ci",
+        "loyalty_base", "loyal", "loyalty_rate", "loyalty_ci", "change", "loyalty_change",
     ]
     assert (headline["survey"], headline["port"], headline["project"], headline["stage"]) == ("2026-annual", None, None, None)
     # Independent computation from the raw responses.

@@ -126,7 +126,7 @@ def test_a_reached_callback_with_scores_becomes_a_touch_point_response_in_the_me
             scores={"overall": 5, "repurchase": 3, "recommend": 4}, notes="满意",
         )
     survey = Survey.objects.get(code="callback-2026")
-    assert (survey.source, survey.questionnaire) == ("touchpoint", "headline")
+    assert (survey.source, survey.series.code, survey.questionnaire.code) == ("touchpoint", "callback", "headline")
     response = Response.objects.get(survey=survey)
     assert callback.response == response
     assert (response.owner, response.answers, response.stage, response.surveyed_on) == (owner, "534", "run_in", date(2026, 4, 11))

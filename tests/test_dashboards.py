@@ -15,6 +15,7 @@ from satisfaction.metrics.engine import target_status
 from satisfaction.models import ItemSnapshot, MetricRun, MetricSnapshot
 from satisfaction.services import metrics_compute
 from surveys.models import Response, Survey
+from surveys.services import survey_create
 from tests.conftest import make_user
 from tests.dashboard_fixtures import body_rows, build_survey, surveys_for_module
 
@@ -362,7 +363,7 @@ def test_the_fill_state_is_the_last_finished_run_and_any_pending_one_read_in_one
     from satisfaction.selectors import metric_run_state
 
     first, second = surveys
-    blank = Survey.objects.create(code="never-computed", name="未计算")
+    blank = survey_create(code="never-computed", name="未计算")
     MetricRun.objects.create(survey=second, requested_at=timezone.now())
     MetricRun.objects.create(survey=first, requested_at=timezone.now(), status=MetricRun.Status.FAILED)
     for survey in (first, second, blank):
@@ -374,7 +375,7 @@ def test_the_fill_state_is_the_last_finished_run_and_any_pending_one_read_in_one
 
 
 def test_a_survey_not_yet_computed_shows_empty_panels_and_says_so(client, manager, surveys):
-    Survey.objects.create(code="2027-annual", name="2027年度满意度调查")
+    survey_create(code="2027-annual", name="2027年度满意度调查")
     client.force_login(manager)
     for url in ("/dashboards/?survey=2027-annual", "/dashboards/ports/property/?survey=2027-annual",
                 "/dashboards/projects/SUN/?survey=2027-annual"):
@@ -387,7 +388,7 @@ def test_a_survey_not_yet_computed_shows_empty_panels_and_says_so(client, manage
 
 def _ordering_and_numbers_hold(client, manager, surveys):
     first, second = surveys
-    undated = Survey.objects.create(code="undated", name="未定日期调查")
+    undated = survey_create(code="undated", name="未定日期调查")
     assert [s.code for s in dashboard_selectors.dashboard_surveys()] == ["2025-annual", "2026-annual", "undated"]
     client.force_login(manager)
     html = client.get("/dashboards/ports/property/?survey=2026-annual").content

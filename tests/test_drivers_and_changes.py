@@ -10,7 +10,8 @@ from statsmodels.stats import proportion
 from dashboards.selectors import SliceFilter, slice_trends
 from satisfaction.metrics.engine import quadrant_medians, quadrant_of
 from satisfaction.models import DriverSnapshot, MetricSnapshot
-from surveys.models import Question, Response, Survey
+from surveys.models import Question, Response
+from surveys.services import survey_create
 from tests.dashboard_fixtures import body_rows, surveys_for_module
 
 
@@ -137,16 +138,16 @@ def test_trend_marks_match_statsmodels_unpooled_z_between_consecutive_surveys(cl
         after = MetricSnapshot.objects.get(survey__code="2026-annual", port=port, project=None, stage="")
         expected = proportion.test_proportions_2indep(after.satisfied, after.n, before.satisfied, before.n, method="wald",
                                            compare="diff").statistic
-        cell = line[1]["cells"][5]
+        cell = line[1]["cells"][6]
         assert float(cell["attrs"]["data-z"]) == pytest.approx(expected, rel=1e-9)
         mark = "up" if expected > 1.96 else "down" if expected < -1.96 else ""
         assert line[1]["attrs"]["data-change"] == mark
-        assert line[0]["attrs"]["data-change"] == "" and line[0]["cells"][5]["text"] == "—"
+        assert line[0]["attrs"]["data-change"] == "" and line[0]["cells"][6]["text"] == "—"
         checked += 1
         if port == "":
             loyalty = proportion.test_proportions_2indep(after.loyal, after.loyalty_base, before.loyal, before.loyalty_base,
                                               method="wald", compare="diff").statistic
-            assert float(line[1]["cells"][7]["attrs"]["data-z"]) == pytest.approx(loyalty, rel=1e-9)
+            assert float(line[1]["cells"][8]["attrs"]["data-z"]) == pytest.approx(loyalty, rel=1e-9)
     assert checked == 6
     assert any(row["attrs"]["data-change"] == "up" for row in rows)  # property's clear improvement
 
@@ -164,7 +165,7 @@ def test_a_change_is_significant_only_beyond_1_96_and_a_survey_without_the_slice
              (date(2025, 4, 1), 140, 200)]
     surveys = []
     for i, (starts_on, satisfied, n) in enumerate(waves):
-        survey = Survey.objects.create(code=f"w{i}", name=f"第{i}次", starts_on=starts_on)
+        survey = survey_create(code=f"w{i}", name=f"第{i}次", starts_on=starts_on)
         surveys.append(survey)
         if n:
             _snapshot(survey, satisfied, n)

@@ -15,7 +15,7 @@ ENTRY = "/surveys/entry/"
 
 @pytest.fixture
 def survey(db):
-    return survey_create(code="2026-annual", name="2026 年度满意度调查", starts_on=date(2026, 3, 1))
+    return survey_create(code="2026-annual", name="2026 年度满意度调查", starts_on=date(2026, 1, 1))
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from feedback.services import benchmark_create
 from owners.models import Project
 from satisfaction.models import MetricSnapshot
 from surveys.services import survey_create
+from tests.support import answer_once
 
 HEADER = ["楼盘编码", "端口", "业主阶段", "样本量", "满意度", "忠诚度"]
 
@@ -28,7 +29,9 @@ def project(db):
 
 @pytest.fixture
 def survey(db):
-    return survey_create(code="2026-annual", name="2026年度调查")
+    survey = survey_create(code="2026-annual", name="2026年度调查")
+    answer_once(survey)
+    return survey
 
 
 def _snapshot(survey, *, port="", project=None, stage="", rate, n=100, loyalty=None):

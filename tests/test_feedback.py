@@ -24,6 +24,7 @@ from feedback.services import feedback_create
 from owners.models import Owner, Project
 from satisfaction.models import MetricSnapshot
 from surveys.services import survey_create
+from tests.support import answer_once
 
 
 @pytest.fixture
@@ -383,7 +384,7 @@ def test_the_port_page_shows_the_figures(client, staff, project):
 
 
 def test_the_port_dashboard_includes_the_feedback_panel_for_the_ports_a_head_may_see(client, property_head, project):
-    survey_create(code="2026-annual", name="2026年度调查")
+    answer_once(survey_create(code="2026-annual", name="2026年度调查"))
     feedback_create(kind="complaint", project=project, port="property", received_on=date(2026, 3, 5), description="x")
     client.force_login(property_head)
     html = client.get("/dashboards/ports/property/").content.decode()

@@ -12,6 +12,7 @@ from owners.models import Owner, Project
 from surveys.models import Response
 from surveys.services import survey_create
 from tests.conftest import login, screenshot
+from tests.support import answer_once
 
 
 @pytest.mark.browser
@@ -24,7 +25,7 @@ def test_staff_records_a_complaint_and_a_callback_and_the_port_figures_follow(pa
     )
     feedback_create(kind="complaint", project=project, port="engineering", received_on=today - timedelta(days=10),
                     status="closed", closed_on=today - timedelta(days=4), description="外墙渗水")
-    survey_create(code="2026-annual", name="2026年度满意度调查")
+    answer_once(survey_create(code="2026-annual", name="2026年度满意度调查"))
     login(page, staff)
 
     page.goto(f"{page.base_url}/dashboards/ports/engineering/")

@@ -15,7 +15,14 @@ from satisfaction.metrics.engine import compute_survey_metrics
 from satisfaction.models import DriverSnapshot, ItemSnapshot, MetricRun, MetricSnapshot
 from satisfaction.selectors import survey_frame
 from satisfaction.services import metrics_compute, metrics_request_recompute
-from tests.metrics_support import CONTRACT_KEYS, QUESTIONS, random_frame, snapshot_values, survey_with_answers
+from tests.metrics_support import (
+    CONTRACT_KEYS,
+    QUESTIONS,
+    random_frame,
+    snapshot_values,
+    survey_with_answers,
+    without_changes,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -118,6 +125,9 @@ def test_the_json_export_has_the_contract_shape_and_the_engines_unrounded_number
     exported = export_json("2026-annual", capsys)
     expected = [row.as_contract("2026-annual") for row in compute_survey_metrics(frame, QUESTIONS).rows]
     assert all(list(row) == CONTRACT_KEYS for row in exported)
+    # The series' first wave: no change anywhere.
+    assert all(row["change"] is row["loyalty_change"] is None for row in exported)
+    exported = [without_changes(row) for row in exported]
     key = lambda row: (row["port"] or "", row["project"] or "", row["stage"] or "")  # noqa: E731
     assert sorted(exported, key=key) == sorted(expected, key=key)
     for row in exported:
@@ -150,7 +160,7 @@ def test_the_design_example_row_comes_out_exactly(db, capsys):
         "n": 812, "satisfied": 655, "satisfaction_rate": 0.8066502463054187,
         "satisfaction_ci": [0.7780685201964695, 0.8323441949404436], "mean_score": 4.118226600985222,
         "loyalty_base": 799, "loyal": 501, "loyalty_rate": 0.6270337922403004,
-        "loyalty_ci": [0.5929691037251241, 0.659882810895964],
+        "loyalty_ci": [0.5929691037251241, 0.659882810895964], "change": None, "loyalty_change": None,
     }  # fmt: skip
     assert list(headline) == list(documented)
     for key in ("satisfaction_ci", "loyalty_ci"):
@@ -173,6 +183,10 @@ def test_the_xlsx_export_holds_the_json_rows(survey, capsys, tmp_path):
         for name in ("satisfaction", "loyalty"):
             ci = row.pop(f"{name}_ci")
             row[f"{name}_ci_low"], row[f"{name}_ci_high"] = ci if ci else (None, None)
+        for name in ("change", "loyalty_change"):
+            change = row.pop(name) or {}
+            for part in ("from_survey", "z", "p_value", "significant"):
+                row[f"{name}_{part}"] = change.get(part)
         assert set(got) == set(row)
         for key, value in row.items():
             if isinstance(value, float):

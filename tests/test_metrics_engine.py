@@ -21,7 +21,7 @@ from satisfaction.metrics.engine import (
     two_proportion_change,
     wilson_interval,
 )
-from tests.metrics_support import CONTRACT_KEYS, QUESTIONS, random_frame
+from tests.metrics_support import ENGINE_KEYS, QUESTIONS, random_frame
 
 HEADLINE = ("overall", "repurchase", "recommend")
 
@@ -186,7 +186,7 @@ def test_the_contract_row_has_the_documented_keys_and_nulls():
     rows = compute_survey_metrics(frame, SMALL).rows
     for row in rows:
         contract = row.as_contract("2026-annual")
-        assert list(contract) == CONTRACT_KEYS
+        assert list(contract) == ENGINE_KEYS
         if row.port is not None:
             assert contract["loyalty_base"] is contract["loyal"] is contract["loyalty_rate"] is None
             assert contract["loyalty_ci"] is None

@@ -7,6 +7,7 @@ from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import validate_password
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from statsmodels.stats import proportion
 
 from demo.surveys import DEMO_PASSWORD, DEMO_USERS, SURVEYS, demo_dataset
 from departments.selectors import ALL_PORTS, ports_owned_by, ports_visible_to
@@ -14,6 +15,7 @@ from owners.models import Owner, Project
 from owners.stages import STAGES, stage_as_of
 from satisfaction.metrics.engine import two_proportion_change
 from satisfaction.models import DriverSnapshot, MetricRun, MetricSnapshot
+from satisfaction.selectors import metric_rows
 from surveys.models import Response, Survey
 from surveys.services import survey_create
 
@@ -29,17 +31,23 @@ def test_the_demo_data_set_is_plausible_without_a_database():
     assert 2800 <= len(data.owners) <= 3200
     assert len({(o.project, o.unit) for o in data.owners}) == len(data.owners)
     assert any(o.move_in_date is None for o in data.owners), "some owners have not moved in"
+    sizes = {"2025-annual": (1500, 2500), "2026-annual": (1500, 2500), "2026-group": (400, 900), "callback-2025": (100, 400)}
+    assert {wave.code: wave.series for wave in SURVEYS} == {
+        "2025-annual": "company", "2026-annual": "company", "2026-group": "group", "callback-2025": "callback"}
     for wave in SURVEYS:
         responses = data.responses[wave.code]
-        assert 1500 <= len(responses) <= 2500
+        low, high = sizes[wave.code]
+        assert low <= len(responses) <= high, wave.code
         assert len({r.owner for r in responses}) == len(responses), "one response per owner and survey"
-        assert set(Counter(r.stage for r in responses)) == set(STAGES)
+        assert set(Counter(r.stage for r in responses)) == set(wave.stages or STAGES)
+        width = 3 if wave.questionnaire == "headline" else 24
         for r in responses:
             assert wave.starts_on <= r.surveyed_on <= wave.ends_on
             assert r.stage == stage_as_of(data.owners[r.owner].move_in_date, r.surveyed_on)
-            assert len(r.answers) == 24 and "-" not in r.answers[:3], "the three headline items are required"
-        blanks = sum(r.answers.count("-") for r in responses)
-        assert 0.02 < blanks / (24 * len(responses)) < 0.2, "some items are left unanswered"
+            assert len(r.answers) == width and "-" not in r.answers[:3], "the three headline items are required"
+        if width == 24:
+            blanks = sum(r.answers.count("-") for r in responses)
+            assert 0.02 < blanks / (24 * len(responses)) < 0.2, "some items are left unanswered"
 
 
 @pytest.mark.django_db
@@ -50,10 +58,12 @@ def test_seed_demo_loads_projects_owners_surveys_users_and_their_metrics(capsys)
     assert Owner.objects.count() == Owner.history.count() == len(demo_dataset().owners)
     assert Response.history.count() == Response.objects.count()
     surveys = {s.code: s for s in Survey.objects.order_by("code")}
-    assert list(surveys) == ["2025-annual", "2026-annual"]
+    assert list(surveys) == ["2025-annual", "2026-annual", "2026-group", "callback-2025"]
     assert surveys["2026-annual"].name == "2026年度客户满意度调查"
+    assert {code: s.series.code for code, s in surveys.items()} == {
+        "2025-annual": "company", "2026-annual": "company", "2026-group": "group", "callback-2025": "callback"}
     for survey in surveys.values():
-        assert survey.questions.count() == 24
+        assert survey.questions.count() == (3 if survey.series.code == "callback" else 24)
         assert MetricRun.objects.filter(survey=survey).get().status == MetricRun.Status.DONE
         headline = MetricSnapshot.objects.get(survey=survey, port="", project=None, stage="")
         assert headline.n == survey.responses.count()
@@ -71,6 +81,13 @@ def test_seed_demo_loads_projects_owners_surveys_users_and_their_metrics(capsys)
     veteran = MetricSnapshot.objects.get(survey=surveys["2026-annual"], port="engineering", project=None, stage="veteran")
     assert run_in.satisfaction_rate < veteran.satisfaction_rate
     assert two_proportion_change(*rate("2025-annual", "property"), *rate("2026-annual", "property")).significant
+    # Like with like: the 2026 headline reads against 2025-annual (the callback and group waves are other series).
+    headline = next(r for r in metric_rows(survey=surveys["2026-annual"]) if r["port"] is r["project"] is r["stage"] is None)
+    reference = proportion.test_proportions_2indep(*rate("2026-annual", ""), *rate("2025-annual", ""), method="wald")
+    assert headline["change"]["from_survey"] == "2025-annual" and headline["change"]["significant"]
+    assert headline["change"]["z"] == pytest.approx(reference.statistic, rel=1e-12) and 2.7 < reference.statistic < 2.9
+    group = next(r for r in metric_rows(survey=surveys["2026-group"]) if r["port"] is r["project"] is r["stage"] is None)
+    assert group["change"] is None  # the group series' first wave
     # Detail items drive their port: every importance clearly positive.
     drivers = DriverSnapshot.objects.filter(survey=surveys["2026-annual"], project=None).exclude(port="")
     assert drivers.count() == 16 and all(d.importance > 0.2 for d in drivers)

@@ -19,6 +19,7 @@ from django.utils import translation
 
 from core.spreadsheets.files import Sheet, cell_text
 from core.spreadsheets.results import ImportIssue
+from core.spreadsheets.writing import unquote_safe_cell
 
 
 class CellError(ValueError):
@@ -123,7 +124,7 @@ def labelled_choice_parser(
 
 def text_parser(max_length: int) -> Callable[[object], str]:
     def parse(value) -> str:
-        text = cell_text(value)
+        text = unquote_safe_cell(cell_text(value))
         if len(text) > max_length:
             raise CellError(f"内容过长：最多 {max_length} 个字符")
         return text

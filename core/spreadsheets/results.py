@@ -38,6 +38,9 @@ class ImportResult:
     unchanged: int = 0
     errors: list[ImportIssue] = field(default_factory=list)
     total_rows: int = 0
+    # What the import created besides its own rows: [(code, name)] and [(project code, unit, name)].
+    created_projects: list[tuple[str, str]] = field(default_factory=list)
+    created_owners: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

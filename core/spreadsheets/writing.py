@@ -16,3 +16,11 @@ def safe_cell(value):
             value = "'" + value
         return ILLEGAL_CHARACTERS_RE.sub("", value)
     return value
+
+
+def unquote_safe_cell(text: str) -> str:
+    """The text ``safe_cell`` neutralised, read back: a leading quote before a formula character is dropped, so
+    that a workbook we exported imports again unchanged."""
+    if len(text) > 1 and text[0] == "'" and text[1:].startswith(FORMULA_PREFIXES):
+        return text[1:]
+    return text

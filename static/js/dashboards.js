@@ -161,10 +161,12 @@
         label: { show: true, position: "top", formatter: function (p) { return pctLabel(p.value); } },
       };
     });
+    var selected = {};
+    (data.hidden || []).forEach(function (name) { selected[name] = false; });
     return {
       animation: false,
       grid: { left: 50, right: 30, top: 50, bottom: 50 },
-      legend: { top: 0 },
+      legend: { top: 0, selected: selected },
       tooltip: { trigger: "axis", formatter: tooltipPct },
       xAxis: { type: "category", data: data.categories },
       yAxis: { type: "value", min: function (v) { return Math.max(0, Math.floor(v.min / 10) * 10 - 10); }, max: 100, axisLabel: { formatter: "{value}%" } },

@@ -33,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 # ImportJob.errors keeps at most this many (a 100k-row file of nonsense would make a 300 MB JSON cell).
 MAX_STORED_ERRORS = 10_000
+# The owners an import created are named on its page up to this many (a first import creates thousands).
+MAX_NAMED_OWNERS = 1_000
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,10 @@ def import_job_start(*, kind: str, survey: Survey | None, data: bytes, file_name
         raise ValidationError(f"不支持的导入类型“{kind}”")
     if registered.needs_survey and survey is None:
         raise ValidationError("导入问卷答卷必须指定调查")
+    if kind == ImportJob.Kind.RESPONSES and survey.closed_at is not None:
+        from surveys.services import survey_closed_message
+
+        raise ValidationError(survey_closed_message(survey), code="survey_closed")
     refusals = upload_check(file_name=file_name, data=data)
     if refusals:
         raise ValidationError(refusals)
@@ -235,6 +241,9 @@ def _record_result(job: ImportJob, result: ImportResult) -> None:
         "updated_count": result.updated,
         "unchanged_count": result.unchanged,
         "errors": [issue.as_dict() for issue in result.errors[:MAX_STORED_ERRORS]],
+        "created_projects": [list(project) for project in result.created_projects],
+        "created_owners": [list(owner) for owner in result.created_owners[:MAX_NAMED_OWNERS]],
+        "created_owner_count": len(result.created_owners),
         "finished_at": timezone.now(),
     }
     if not result.ok:

@@ -22,8 +22,9 @@ from owners.stages import stages_as_of
 from surveys.answers import answer_codes, encode_answer_matrix
 from surveys.events import ResponseChange, ResponseState, responses_changed_send
 from surveys.importing.bulk import insert_with_history, update_with_history
+from surveys.importing.comments import comment_write_plan
 from surveys.importing.owners import owner_write_plan, project_plan, stored_move_in, stored_owners
-from surveys.models import Channel, Response, Survey
+from surveys.models import COMMENT_MAX_LENGTH, Channel, QuestionKind, Response, Survey
 
 CHANNEL_REASON = "调查方式必须是 电话、网络、上门、纸质（或 phone、online、visit、paper）之一"
 parse_channel = cells.labelled_choice_parser(Channel.choices, CHANNEL_REASON)
@@ -50,14 +51,17 @@ RESPONSE_COMPARED = ("owner_id", "project_id", "surveyed_on", "stage", "channel"
 
 
 def response_columns(*, survey: Survey) -> list[ColumnSpec]:
-    """The file's columns for this survey: the fixed ones, then one per scored question in answer-string order."""
-    from surveys.selectors import survey_answer_questions
+    """The file's columns for this survey: the fixed ones, then one per question in questionnaire order (a scored
+    question's cells are scores, an open comment question's are text)."""
+    from surveys.selectors import survey_questions
 
     return [
         *META_COLUMNS,
         *(
-            ColumnSpec(q.code, q.label, cells.parse_score, column_required=q.required)
-            for q in survey_answer_questions(survey=survey)
+            ColumnSpec(q.code, q.label, cells.text_parser(COMMENT_MAX_LENGTH), few_distinct=False)
+            if q.kind == QuestionKind.COMMENT
+            else ColumnSpec(q.code, q.label, cells.parse_score, column_required=q.required)
+            for q in survey_questions(survey=survey)
         ),
     ]
 
@@ -101,9 +105,11 @@ def responses_import(
     if isinstance(sheet, ImportResult):
         return sheet
     report_progress(progress, 30)
-    from surveys.selectors import survey_answer_questions
+    from surveys.selectors import survey_answer_questions, survey_comment_questions
 
-    question_codes = answer_codes(survey_answer_questions(survey=survey))
+    questions = survey_answer_questions(survey=survey)
+    question_codes = answer_codes(questions)
+    comment_questions = survey_comment_questions(survey=survey)
     specs = response_columns(survey=survey)
     issues = IssueList()
     parsed = cells.parse_columns(sheet, specs, issues)
@@ -131,6 +137,9 @@ def responses_import(
     try:
         with transaction.atomic():
             import_lock()
+            refusal = _survey_refusal(survey, questions, comment_questions, file_name)
+            if refusal is not None:
+                return refusal
             # Checks against what is stored.
             key_ok = ~(bad.get("project_code", np.zeros(n, bool)))
             projects = project_plan(
@@ -171,6 +180,7 @@ def responses_import(
             report_progress(progress, 55)
 
             # Plan the writes.
+            new_projects = sorted(projects.new_names.items())
             projects.create(at=now)
             phone = values.get("phone", empty)
             has_move_in_column = "move_in_date" in values
@@ -182,6 +192,7 @@ def responses_import(
             }
             owner_plan = owner_write_plan(owners=file_owners, project_ids=projects.ids, stored=stored, at=now)
             owner_plan.write(user_id=user_id, at=now, reason=reason, progress=None)
+            new_owners = list(owner_plan.insert_keys)
             report_progress(progress, 70)
             if not has_move_in_column:  # not in the file: the stage follows what is stored
                 move_in = np.array(
@@ -235,7 +246,9 @@ def responses_import(
             def write_progress(done: int) -> None:
                 report_progress(progress, 70 + 28 * done / total_writes)
 
-            insert_with_history(Response, inserts, user_id=user_id, at=now, reason=reason, progress=write_progress)
+            new_ids = insert_with_history(
+                Response, inserts, user_id=user_id, at=now, reason=reason, progress=write_progress
+            )
             update_with_history(
                 Response,
                 updates,
@@ -245,7 +258,23 @@ def responses_import(
                 reason=reason,
                 progress=lambda done: write_progress(len(inserts) + done),
             )
-            if inserts or updates:
+            comments_changed = 0
+            if comment_questions:
+                response_ids = {row["questionnaire_no"]: new_id for row, new_id in zip(inserts, new_ids, strict=True)}
+                response_ids.update({number: row[0] for number, row in existing.items()})
+                comment_plan = comment_write_plan(
+                    questions=[q for q in comment_questions if q.code in parsed],
+                    texts={q.code: parsed[q.code].values for q in comment_questions if q.code in parsed},
+                    response_ids=[response_ids[number] for number in qno.tolist()],
+                )
+                comment_plan.write(user_id=user_id, at=now, reason=reason)
+                # A row whose only change is a comment counts as updated.
+                updated_ids = {row["id"] for row in updates}
+                inserted_ids = set(new_ids)
+                comments_changed = len(comment_plan.changed_response_ids - updated_ids - inserted_ids)
+                unchanged -= comments_changed
+            if inserts or updates or comments_changed:
+                # A comment is never in the metrics: only score changes are the metrics' changes.
                 changes = [ResponseChange(None, ResponseState(row["project_id"], row["stage"], row["answers"]))
                            for row in inserts]
                 changes += [
@@ -261,7 +290,34 @@ def responses_import(
             ["导入期间有人同时修改了这些业主或答卷，本次未写入任何数据：请稍后重新导入"], file_name=file_name
         )
     report_progress(progress, 100)
-    return ImportResult(created=len(inserts), updated=len(updates), unchanged=unchanged, total_rows=n)
+    return ImportResult(
+        created=len(inserts),
+        updated=len(updates) + comments_changed,
+        unchanged=unchanged,
+        total_rows=n,
+        created_projects=new_projects,
+        created_owners=new_owners,
+    )
+
+
+def _survey_refusal(survey: Survey, questions, comment_questions, file_name: str) -> ImportResult | None:
+    """Inside the import's transaction: a closed wave refuses the file; so does a wave whose questions changed
+    since the file was checked against them (its questionnaire was edited meanwhile)."""
+    from django.core.exceptions import ValidationError
+
+    from surveys.selectors import survey_questions
+    from surveys.services import survey_lock_open
+
+    try:
+        survey_lock_open(survey_id=survey.pk)
+    except ValidationError as exc:
+        return ImportResult.refusal(exc.messages, file_name=file_name)
+    checked = [(q.pk, q.code, q.kind) for q in sorted([*questions, *comment_questions], key=lambda q: q.position)]
+    if checked != [(q.pk, q.code, q.kind) for q in survey_questions(survey=survey)]:
+        return ImportResult.refusal(
+            ["导入期间该调查的问卷被修改，本次未写入任何数据：请下载新的模板后重新导入"], file_name=file_name
+        )
+    return None
 
 
 def _stored_responses(survey: Survey) -> dict[str, tuple]:

@@ -94,6 +94,7 @@ def owners_import(*, data: bytes, file_name: str, user=None, progress: Progress 
                 return ImportResult(errors=issues.sorted(), total_rows=n)
             report_progress(progress, 55)
             stored = stored_owners(project_ids=list(projects.ids.values()))
+            new_projects = sorted(projects.new_names.items())
             projects.create(at=now)
             phone = values.get("phone", empty)
             contract = values.get("contract_date", nothing)
@@ -114,4 +115,11 @@ def owners_import(*, data: bytes, file_name: str, user=None, progress: Progress 
             ["导入期间有人同时修改了这些业主，本次未写入任何数据：请稍后重新导入"], file_name=file_name
         )
     report_progress(progress, 100)
-    return ImportResult(created=len(plan.inserts), updated=len(plan.updates), unchanged=plan.unchanged, total_rows=n)
+    return ImportResult(
+        created=len(plan.inserts),
+        updated=len(plan.updates),
+        unchanged=plan.unchanged,
+        total_rows=n,
+        created_projects=new_projects,
+        created_owners=list(plan.insert_keys),
+    )

@@ -38,19 +38,23 @@ EXAMPLE_META = {
 
 
 def response_template_xlsx(*, survey: Survey) -> bytes:
-    """The survey's import columns with Chinese headers, an example row, and 1–5 validation on score cells."""
+    """The survey's import columns with Chinese headers (its questionnaire's score questions, then its open
+    comment questions), an example row, and 1–5 validation on score cells."""
     from surveys.importing.responses import META_COLUMNS
-    from surveys.selectors import survey_answer_questions
+    from surveys.selectors import survey_answer_questions, survey_comment_questions
 
     questions = survey_answer_questions(survey=survey)
+    comments = survey_comment_questions(survey=survey)
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "问卷数据"
-    headers = [spec.label for spec in META_COLUMNS] + [q.label for q in questions]
+    headers = [spec.label for spec in META_COLUMNS] + [q.label for q in questions] + [q.label for q in comments]
     sheet.append(headers)
-    example = [EXAMPLE_META[spec.key] for spec in META_COLUMNS] + [
-        (5 - position % 3) for position in range(len(questions))
-    ]
+    example = (
+        [EXAMPLE_META[spec.key] for spec in META_COLUMNS]
+        + [(5 - position % 3) for position in range(len(questions))]
+        + ["（示例）" for _ in comments]
+    )
     sheet.append(example)
     for cell in sheet[1]:
         cell.font = BOLD
@@ -73,7 +77,8 @@ def response_template_xlsx(*, survey: Survey) -> bytes:
             error="评分必须是 1–5 的整数；未作答请留空",
         )
         sheet.add_data_validation(validation)
-        validation.add(f"{get_column_letter(first_score)}2:{get_column_letter(len(headers))}100000")
+        last_score = get_column_letter(first_score + len(questions) - 1)
+        validation.add(f"{get_column_letter(first_score)}2:{last_score}100000")
     channels = DataValidation(type="list", formula1='"电话,网络,上门,纸质"', allow_blank=True)
     sheet.add_data_validation(channels)
     channel_column = get_column_letter([spec.key for spec in META_COLUMNS].index("channel") + 1)
@@ -95,6 +100,8 @@ def response_template_xlsx(*, survey: Survey) -> bytes:
         notes.append([spec.label, spec.key, "是" if spec.key in required else "", explain.get(spec.key, "")])
     for q in questions:
         notes.append([q.label, q.code, "列必须有" if q.required else "", "1–5 的整数；留空、N/A 或“不适用” = 未作答"])
+    for q in comments:
+        notes.append([q.label, q.code, "", "开放意见，文字，最多 2000 字；留空 = 无意见（不计入满意度）"])
     notes.append([])
     notes.append(["第 2 行是示例，导入前请删除或改为真实数据。"])
     buffer = io.BytesIO()
@@ -199,3 +206,51 @@ def _wider_than_read(data: bytes) -> bool:
         return range_boundaries(dimension)[2] > ERROR_WORKBOOK_MAX_COLUMNS
     except Exception:  # noqa: BLE001 - no usable dimension: treat as too wide, copy the values instead
         return True
+
+
+CHANNEL_LABELS = {"phone": "电话", "online": "网络", "visit": "上门", "paper": "纸质"}
+
+
+def responses_export_xlsx(*, survey: Survey, responses) -> bytes:
+    """A wave's responses (a queryset, filtered or not) in the import format: the template's columns headed by their
+    Chinese labels, one row per questionnaire, so that importing the file into the wave again changes nothing.
+
+    The phone column is left out: the export is for reading the answers, and a blank phone would change nothing
+    on import anyway. Text cells go through ``safe_cell`` (the importer reads its quote back).
+    """
+    from surveys.answers import decode_answers
+    from surveys.importing.responses import META_COLUMNS
+    from surveys.selectors import survey_answer_questions, survey_comment_questions, survey_comments
+
+    questions = survey_answer_questions(survey=survey)
+    comment_questions = survey_comment_questions(survey=survey)
+    codes = [q.code for q in questions]
+    meta = [spec for spec in META_COLUMNS if spec.key != "phone"]
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("问卷数据")
+    sheet.append([spec.label for spec in meta] + [q.label for q in questions] + [q.label for q in comment_questions])
+    rows = responses.select_related("owner", "project").order_by("questionnaire_no", "id")
+    for chunk_start in range(0, rows.count(), 2000):
+        chunk = list(rows[chunk_start : chunk_start + 2000])
+        comments = survey_comments(survey=survey, response_ids=[r.pk for r in chunk]) if comment_questions else {}
+        for response in chunk:
+            values = {
+                "questionnaire_no": response.questionnaire_no,
+                "project_code": response.project.code,
+                "project_name": response.project.name,
+                "unit": response.owner.unit,
+                "owner_name": response.owner.name,
+                "move_in_date": response.owner.move_in_date,
+                "surveyed_on": response.surveyed_on,
+                "channel": CHANNEL_LABELS.get(response.channel, ""),
+            }
+            scores = decode_answers(codes, response.answers)
+            texts = comments.get(response.pk, {})
+            sheet.append(
+                [safe_cell(values[spec.key]) for spec in meta]
+                + [scores[code] for code in codes]
+                + [safe_cell(texts.get(q.code, "")) or None for q in comment_questions]
+            )
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
