@@ -1,7 +1,7 @@
 """API endpoints of surveys, questions, responses and imports. Thin: scope from selectors, writes via services."""
 
 import django_filters
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, parsers, status, viewsets
 from rest_framework.decorators import action
@@ -152,7 +152,7 @@ class ResponseFilter(django_filters.FilterSet):
     questionnaire_no = django_filters.CharFilter()
     owner = IntegerFilter(field_name="owner_id")
     item = django_filters.CharFilter(method="filter_noop", max_length=64,
-                                     help_text="评分题编码，与 min_score / max_score 一起使用（需指定 survey）")
+                                     help_text="评分题编码，与 min_score / max_score 一起使用；缺省 overall。未指定 survey 时在含该题的各次调查中筛选")
     min_score = IntegerFilter(method="filter_noop", min_value=1, max_value=5, help_text="该题最低分（含），1–5")
     max_score = IntegerFilter(method="filter_noop", min_value=1, max_value=5, help_text="该题最高分（含），1–5")
     comment = django_filters.CharFilter(method="filter_noop", max_length=100, help_text="开放意见中包含的文字")
@@ -172,24 +172,28 @@ class ResponseFilter(django_filters.FilterSet):
             return queryset
         if comment and not (item or low is not None or high is not None):
             return queryset.filter(comment_texts_contain(comment))
-        survey = Survey.objects.filter(code=data.get("survey") or "").first()
-        if survey is None:
-            raise ValidationError({"survey": "按分数筛选需要指定调查：?survey=CODE"})
-        if not item:
-            raise ValidationError({"item": "请指定评分题编码：?item=overall"})
         for name, value in (("min_score", low), ("max_score", high)):
             if value is not None and not (1 <= value <= 5 and value == int(value)):
                 raise ValidationError({name: "分数必须是 1–5 的整数"})
         query = ResponseQuery(
-            item=item,
+            item=item or "overall",
             min_score=int(low) if low is not None else None,
             max_score=int(high) if high is not None else None,
             comment=comment or "",
         )
-        try:
-            return responses_filter(queryset, survey=survey, query=query)
-        except ValueError:
-            raise ValidationError({"item": f"调查“{survey.code}”没有评分题“{item}”"}) from None
+        # The item's place in the answer string is each survey's own: filter survey by survey and join the results.
+        code = data.get("survey")
+        surveys = Survey.objects.filter(code=code) if code else Survey.objects.filter(
+            pk__in=queryset.values("survey_id"), questions__code=query.item
+        )
+        matched = Q(pk__in=[])
+        for survey in surveys.distinct().order_by("pk"):
+            try:
+                ids = responses_filter(queryset.filter(survey=survey), survey=survey, query=query).values("pk")
+            except ValueError:
+                raise ValidationError({"item": f"调查“{survey.code}”中不存在评分题“{query.item}”"}) from None
+            matched |= Q(pk__in=ids)
+        return queryset.filter(matched)
 
 
 def comment_texts_contain(text: str):

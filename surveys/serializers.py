@@ -27,7 +27,7 @@ class SurveySerializer(serializers.ModelSerializer):
     """A wave. ``questionnaire`` names a questionnaire by code (its newest version when the wave is created or
     its questionnaire changed); ``questionnaire_version`` says which version the wave asks."""
 
-    series = serializers.SlugRelatedField(
+    series = CodeRelatedField(
         slug_field="code", queryset=SurveySeries.objects.order_by("position", "code"), required=False,
         help_text="系列编码；缺省 = 与来源同名的系列",
     )

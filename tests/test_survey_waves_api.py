@@ -103,3 +103,21 @@ def test_responses_filter_by_channel_score_range_and_comment_text(manager, staff
     row = client.get("/api/v1/responses/?survey=tp-2026&questionnaire_no=T0").json()["results"][0]
     assert row["comments"] == {"suggestion": "电梯太慢"} and row["scores"] == {"overall": 1, "repurchase": 4,
                                                                            "recommend": 4}
+
+
+def test_a_score_range_without_a_survey_filters_every_wave_that_asks_the_item(manager, world):
+    from rest_framework.test import APIClient
+
+    from surveys.answers import decode_answers
+    from surveys.models import Response
+    from surveys.selectors import survey_answer_codes
+
+    client = APIClient()
+    client.force_authenticate(manager)
+    answer = client.get("/api/v1/responses/", {"min_score": 4, "max_score": 5, "page_size": 500})
+    assert answer.status_code == 200
+    expected = sorted(
+        r.pk for r in Response.objects.select_related("survey")
+        if (decode_answers(survey_answer_codes(survey=r.survey), r.answers).get("overall") or 0) in (4, 5)
+    )
+    assert expected and sorted(row["id"] for row in answer.json()["results"]) == expected

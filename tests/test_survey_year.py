@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from surveys.models import Survey
+from surveys.services import survey_create
 from surveys.selectors import survey_year
 
 # Created just after midnight on New Year's Day in China, which is still the old year in UTC.
@@ -33,6 +34,6 @@ def test_the_dashboards_take_the_targets_of_an_end_dated_surveys_year(db):
 
     ImprovementPlan.objects.create(year=2026, port="", status=PlanStatus.APPROVED, satisfaction_target=0.85)
     ImprovementPlan.objects.create(year=2025, port="", status=PlanStatus.APPROVED, satisfaction_target=0.80)
-    survey = Survey.objects.create(code="winter", name="冬季回访", ends_on=date(2026, 2, 28))
+    survey = survey_create(code="winter", name="冬季回访", source="touchpoint", series="callback", ends_on=date(2026, 2, 28))
     survey.created_at = datetime(2025, 12, 20, tzinfo=ZoneInfo("Asia/Shanghai"))
     assert dashboard_targets(survey=survey)["company"]["satisfaction"] == 0.85
