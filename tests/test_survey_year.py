@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from surveys.models import Survey
-from surveys.services import survey_create
 from surveys.selectors import survey_year
+from surveys.services import survey_create
 
 # Created just after midnight on New Year's Day in China, which is still the old year in UTC.
 CREATED = datetime(2027, 1, 1, 0, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
