@@ -36,7 +36,9 @@ def frame_with_an_empty_cell() -> pd.DataFrame:
     return frame[~((frame["project"] == "P2") & (frame["stage"] == "stable"))].reset_index(drop=True)
 
 
-def independent(frame: pd.DataFrame, item: str, *, project=None, stage=None, loyalty: bool = False) -> dict:
+def independent(
+    frame: pd.DataFrame, item: str, *, project=None, stage=None, loyalty: bool = False, population=POPULATION
+) -> dict:
     """Per-respondent weights w = N_c / n_c over the respondents who answered, then statsmodels and plain sums."""
     rows = frame
     if project is not None:
@@ -52,7 +54,7 @@ def independent(frame: pd.DataFrame, item: str, *, project=None, stage=None, loy
         success = (rows[item] >= 4).to_numpy(dtype=float)
     cells = list(zip(rows["project"], rows["stage"], strict=True))
     n_c = pd.Series(cells).value_counts().to_dict()
-    weights = np.array([POPULATION.get(cell, 0) / n_c[cell] for cell in cells])
+    weights = np.array([population.get(cell, 0) / n_c[cell] for cell in cells])
     kept = weights > 0
     stats = DescrStatsW(success[kept], weights=weights[kept])
     n_eff = weights.sum() ** 2 / (weights**2).sum()

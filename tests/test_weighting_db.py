@@ -1,0 +1,175 @@
+"""Weighted figures end to end: the population read from the owner roster as of the period start, the snapshots,
+the export and API fields, the incremental path equal to a full recompute with weighting on, and the wave's
+weighting switched on or off from the wave service."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+from rest_framework.test import APIClient
+
+from owners.models import Owner, Project
+from satisfaction import services
+from satisfaction.models import CellDelta, MetricSnapshot
+from satisfaction.selectors import survey_frame, survey_population
+from satisfaction.services import metrics_compute
+from surveys.models import Response, Survey
+from surveys.services import response_submit, responses_delete, survey_create, survey_update
+from tests.metrics_support import QUESTIONS, WEIGHTED_KEYS, snapshot_values
+from tests.test_weighting import independent
+
+pytestmark = pytest.mark.django_db
+
+STARTS = date(2026, 4, 1)
+# Move-in dates putting an owner in each stage as of STARTS (prospective: not moved in).
+MOVE_IN = {"prospective": None, "run_in": date(2025, 12, 1), "stable": date(2024, 12, 1), "veteran": date(2020, 1, 1)}
+# Owners on the roster per cell, and how many of them answer: the sample over-represents run-in owners.
+ROSTER = {
+    ("A", "prospective"): (40, 4), ("A", "run_in"): (10, 8), ("A", "veteran"): (60, 6),
+    ("B", "run_in"): (12, 10), ("B", "stable"): (20, 0), ("B", "veteran"): (30, 3),
+}  # fmt: skip
+
+
+def scores(i: int) -> dict:
+    """A varied, deterministic questionnaire: every answer given; overall alternates among 2–5."""
+    base = {q.code: 3 + (i % 3) for q in QUESTIONS}
+    base["overall"] = [5, 4, 2, 5, 3][i % 5]
+    return base
+
+
+def build(weighting: str = "population") -> Survey:
+    survey = survey_create(code="w-2026", name="加权测试", series="company", starts_on=STARTS,
+                           ends_on=date(2026, 6, 30), weighting=weighting)  # fmt: skip
+    serial = 0
+    for (project_code, stage), (owners, answering) in ROSTER.items():
+        project, _ = Project.objects.get_or_create(code=project_code, defaults={"name": f"楼盘{project_code}"})
+        for i in range(owners):
+            owner = Owner.objects.create(project=project, unit=f"{stage}-{i}", name=f"业主{serial}",
+                                         move_in_date=MOVE_IN[stage])  # fmt: skip
+            if i < answering:
+                response_submit(survey=survey, owner=owner, questionnaire_no=f"Q{serial}", surveyed_on=STARTS,
+                                scores=scores(serial))  # fmt: skip
+            serial += 1
+    # Run-in on the roster as of 1 April, stable when answering on 1 June: a respondent in A/stable, a cell with
+    # no owners on the roster (N_c = 0), who weighs nothing.
+    late = Owner.objects.create(project=Project.objects.get(code="A"), unit="late-1", name="晚入住",
+                                move_in_date=date(2025, 5, 1))  # fmt: skip
+    response_submit(survey=survey, owner=late, questionnaire_no="LATE", surveyed_on=date(2026, 6, 1),
+                    scores=scores(serial))  # fmt: skip
+    metrics_compute(survey_id=survey.pk)
+    return survey
+
+
+def export_json(code: str, capsys) -> list[dict]:
+    call_command("export_metrics", survey=code, format="json")
+    return json.loads(capsys.readouterr().out)
+
+
+def test_the_population_is_the_roster_of_the_surveys_projects_by_stage_as_of_the_period_start():
+    survey = build()
+    expected = {cell: owners for cell, (owners, _answering) in ROSTER.items()}
+    expected[("A", "run_in")] += 1  # the late owner: run-in on 1 April, though stable when answering
+    assert survey_population(survey=survey) == expected
+    # Only its target projects when it names some.
+    survey.target_projects.set([Project.objects.get(code="B")])
+    assert set(survey_population(survey=survey)) == {cell for cell in expected if cell[0] == "B"}
+    assert survey_population(survey=Survey.objects.create(code="x", name="x", series=survey.series,
+                                                          questionnaire=survey.questionnaire)) is None  # fmt: skip
+
+
+def test_exported_weighted_figures_equal_an_independent_computation(capsys):
+    survey = build()
+    frame = survey_frame(survey=survey)
+    frame = frame.astype({"project": str, "stage": str}).replace(0, float("nan"))
+    population = survey_population(survey=survey)
+    rows = export_json(survey.code, capsys)
+    headline = next(r for r in rows if r["port"] is r["project"] is r["stage"] is None)
+    expected = independent(frame, "overall", population=population)
+    assert headline["weighted_rate"] == pytest.approx(expected["rate"], abs=1e-12)
+    assert headline["n_eff"] == pytest.approx(expected["n_eff"], rel=1e-12)
+    assert headline["weighted_ci"] == pytest.approx(list(expected["ci"]), abs=1e-12)
+    assert abs(headline["weighted_rate"] - headline["satisfaction_rate"]) > 0.01
+    assert headline["weighted_missing_cells"] == [["B", "stable"]]
+    assert headline["weighted_outside_cells"] == [["A", "stable"]]
+    loyalty = independent(frame, "", population=population, loyalty=True)
+    assert headline["weighted_loyalty_rate"] == pytest.approx(loyalty["rate"], abs=1e-12)
+    cell = next(r for r in rows if (r["port"], r["project"], r["stage"]) == (None, "A", "veteran"))
+    assert (cell["weighted_rate"], cell["weighted_ci"], cell["n_eff"]) == (
+        cell["satisfaction_rate"], cell["satisfaction_ci"], cell["n"],
+    )  # fmt: skip
+
+
+def test_the_api_rows_carry_the_weighted_fields_and_nulls_when_weighting_is_off(manager):
+    survey = build()
+    client = APIClient()
+    client.force_login(manager)
+    rows = client.get(f"/api/v1/metrics/?survey={survey.code}").json()
+    assert all(set(WEIGHTED_KEYS) <= set(row) for row in rows)
+    # Only the stable slices hold nobody who weighs (A/stable is outside the roster, B/stable's owners never answered).
+    assert all((row["weighted_rate"] is None) == (row["stage"] == "stable") for row in rows)
+    assert all(row["weighted_loyalty_rate"] is None for row in rows if row["port"])
+    survey_update(survey=survey, code=survey.code, name=survey.name, source=survey.source, series=survey.series,
+                  questionnaire=survey.questionnaire, starts_on=survey.starts_on, ends_on=survey.ends_on,
+                  target_projects=[], target_stages=[], weighting="none")  # fmt: skip
+    metrics_compute(survey_id=survey.pk)
+    rows = client.get(f"/api/v1/metrics/?survey={survey.code}").json()
+    assert rows and all(row[key] is None for row in rows for key in WEIGHTED_KEYS)
+
+
+def test_switching_weighting_on_in_the_wave_recomputes_the_numbers(django_capture_on_commit_callbacks):
+    survey = build(weighting="none")
+    assert not MetricSnapshot.objects.filter(survey=survey, weighted_rate__isnull=False).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        survey_update(survey=survey, code=survey.code, name=survey.name, source=survey.source, series=survey.series,
+                      questionnaire=survey.questionnaire, starts_on=survey.starts_on, ends_on=survey.ends_on,
+                      target_projects=[], target_stages=[], weighting="population")  # fmt: skip
+    headline = MetricSnapshot.objects.get(survey=survey, port="", project=None, stage="")
+    assert headline.weighted_rate is not None and headline.n_eff > 0
+
+
+def change_answers(survey):
+    """Responses change, the roster does not: a new answer from an owner on the roster, edits, a deletion."""
+    silent = Owner.objects.filter(project__code="B", unit__startswith="stable-").first()  # B/stable had nobody
+    response_submit(survey=survey, owner=silent, questionnaire_no="NEW-1", surveyed_on=STARTS, scores=scores(1))
+    for response in Response.objects.filter(survey=survey).order_by("id")[:3]:
+        response_submit(survey=survey, owner=response.owner, questionnaire_no=response.questionnaire_no,
+                        surveyed_on=response.surveyed_on, scores=scores(response.pk + 2))  # fmt: skip
+    responses_delete(responses=[Response.objects.filter(survey=survey, project__code="A").order_by("-id").first()])
+
+
+def test_incremental_updates_equal_a_full_recompute_with_weighting_on(django_capture_on_commit_callbacks, monkeypatch):
+    survey = build()
+    full_runs = []
+    monkeypatch.setattr(services, "_full", lambda survey_id, _full=services._full: full_runs.append(1) or _full(survey_id))
+    before = MetricSnapshot.objects.get(survey=survey, port="", project=None, stage="").weighted_missing_cells
+    with transaction.atomic():
+        with django_capture_on_commit_callbacks(execute=True):
+            change_answers(survey)
+        assert not CellDelta.objects.filter(survey=survey).exists() and not full_runs, "went the incremental way"
+        incremental = snapshot_values(survey)
+        headline = MetricSnapshot.objects.get(survey=survey, port="", project=None, stage="")
+        assert before == [["B", "stable"]] and headline.weighted_missing_cells == []
+        metrics_compute(survey_id=survey.pk)
+        assert snapshot_values(survey) == incremental
+        transaction.set_rollback(True)
+
+
+def test_a_roster_change_makes_the_next_update_a_full_one(django_capture_on_commit_callbacks, monkeypatch):
+    survey = build()
+    full_runs = []
+    monkeypatch.setattr(services, "_full", lambda survey_id, _full=services._full: full_runs.append(1) or _full(survey_id))
+    with transaction.atomic():
+        with django_capture_on_commit_callbacks(execute=True):
+            # 50 more veterans on A's roster: every slice holding A/veteran weighs differently now.
+            Owner.objects.bulk_create(Owner(project=Project.objects.get(code="A"), unit=f"new-{i}", name=f"新{i}",
+                                            move_in_date=MOVE_IN["veteran"]) for i in range(50))  # fmt: skip
+            change_answers(survey)
+        assert full_runs, "the roster changed: the update went in full"
+        updated = snapshot_values(survey)
+        metrics_compute(survey_id=survey.pk)
+        assert snapshot_values(survey) == updated
+        transaction.set_rollback(True)
