@@ -19,6 +19,7 @@ from satisfaction.selectors import survey_frame, survey_population
 from satisfaction.services import metrics_compute
 from surveys.models import Response, Survey
 from surveys.services import response_submit, responses_delete, survey_create, survey_update
+from tests.dashboard_fixtures import body_rows
 from tests.metrics_support import QUESTIONS, WEIGHTED_KEYS, snapshot_values
 from tests.test_weighting import independent
 
@@ -173,3 +174,53 @@ def test_a_roster_change_makes_the_next_update_a_full_one(django_capture_on_comm
         metrics_compute(survey_id=survey.pk)
         assert snapshot_values(survey) == updated
         transaction.set_rollback(True)
+
+
+
+def page(client, url: str) -> str:
+    response = client.get(url)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def cell(row: dict, css: str) -> dict:
+    return next(c for c in row["cells"] if css in c["attrs"].get("class", "").split())
+
+
+def test_the_dashboards_show_the_weighted_figures_beside_the_plain_ones(client, manager):
+    survey = build()
+    client.force_login(manager)
+    headline = MetricSnapshot.objects.get(survey=survey, port="", project=None, stage="")
+    html = page(client, f"/dashboards/?survey={survey.code}")
+    rows = body_rows(html, "weighted-table")
+    assert [row["texts"][0] for row in rows][:2] == ["总体满意度", "忠诚度"]
+    first = rows[0]
+    assert float(cell(first, "weighted")["attrs"]["data-value"]) == headline.weighted_rate
+    assert float(cell(first, "n-eff")["attrs"]["data-value"]) == headline.n_eff
+    assert cell(first, "weighted")["text"].startswith(f"{headline.weighted_rate * 100:.1f}%")
+    # Greyed as too few by the effective n, not by n: 37 answers here weigh like fewer than 30.
+    assert headline.n >= 30 > headline.n_eff and "样本不足" in cell(first, "weighted")["text"]
+    assert cell(first, "weighted-ci")["text"].startswith(f"{headline.weighted_ci_low * 100:.1f}%")
+    assert first["texts"][1].startswith(f"{headline.satisfaction_rate * 100:.1f}%")  # the plain rate beside it
+    missing = html[html.index('id="weighted-missing"'):]
+    assert "楼盘B · 稳定期业主" in missing.split("</p>")[0]  # the population cell nobody answered in
+    assert "楼盘A · 稳定期业主" in missing.split("</p>")[1]  # respondents who weigh nothing
+    assert "加权" in html
+    projects = {row["attrs"]["data-project"]: row for row in body_rows(html, "weighted-project-table")}
+    a = MetricSnapshot.objects.get(survey=survey, port="", project__code="A", stage="")
+    assert float(cell(projects["A"], "weighted")["attrs"]["data-value"]) == a.weighted_rate
+
+    port = MetricSnapshot.objects.get(survey=survey, port="engineering", project=None, stage="")
+    row = body_rows(page(client, f"/dashboards/ports/engineering/?survey={survey.code}"), "weighted-table")[0]
+    assert row["texts"][0] == "工程质量满意度"
+    assert float(cell(row, "weighted")["attrs"]["data-value"]) == port.weighted_rate
+
+    row = body_rows(page(client, f"/dashboards/projects/A/?survey={survey.code}"), "weighted-table")[0]
+    assert float(cell(row, "weighted")["attrs"]["data-value"]) == a.weighted_rate
+
+
+def test_an_unweighted_survey_shows_no_weighted_panel(client, manager):
+    survey = build(weighting="none")
+    client.force_login(manager)
+    for url in ("/dashboards/", "/dashboards/ports/engineering/", "/dashboards/projects/A/"):
+        assert 'id="weighted-table"' not in page(client, f"{url}?survey={survey.code}")
