@@ -497,7 +497,9 @@ def _insert(model, columns: list[str], rows: list[tuple]) -> None:
     with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
         for row in rows:
             if json_columns:
-                row = tuple(json.dumps(v, separators=(",", ":")) if i in json_columns else v for i, v in enumerate(row))
+                # None stays SQL NULL (a JSON column that may be empty, like the weighted cell lists).
+                row = tuple(json.dumps(v, separators=(",", ":")) if i in json_columns and v is not None else v
+                            for i, v in enumerate(row))
             copy.write_row(row)
 
 
