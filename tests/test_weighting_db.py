@@ -224,3 +224,21 @@ def test_an_unweighted_survey_shows_no_weighted_panel(client, manager):
     client.force_login(manager)
     for url in ("/dashboards/", "/dashboards/ports/engineering/", "/dashboards/projects/A/"):
         assert 'id="weighted-table"' not in page(client, f"{url}?survey={survey.code}")
+
+
+def test_the_wave_form_switches_weighting_on_and_the_numbers_follow(client, staff, django_capture_on_commit_callbacks):
+    from surveys.models import Questionnaire
+
+    survey = build(weighting="none")
+    client.force_login(staff)
+    html = client.get(f"/surveys/waves/{survey.code}/edit/").content.decode()
+    assert 'name="weighting"' in html and "默认不加权" in html
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = client.post(f"/surveys/waves/{survey.code}/edit/", {
+            "code": survey.code, "name": survey.name, "series": survey.series_id, "source": "",
+            "starts_on": "2026-04-01", "ends_on": "2026-06-30",
+            "questionnaire": Questionnaire.objects.get(code="standard").pk, "weighting": "population",
+        })  # fmt: skip
+    assert answer.status_code == 302
+    headline = MetricSnapshot.objects.get(survey=survey, port="", project=None, stage="")
+    assert headline.weighted_rate is not None and headline.weighted_missing_cells == [["B", "stable"]]
