@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 from statistics import median
 
 import numpy as np
@@ -550,7 +549,7 @@ def _satisfaction(n: int, k: int, total: int) -> dict:
 # Σ N_c·p_c / Σ N_c; each respondent of cell c weighs w = N_c / n_c, so Σw = Σ N_c and Σw² = Σ N_c² / n_c, and the
 # Kish effective n = (Σw)² / Σw²; the weighted interval is the Wilson formula at p = weighted rate, n = n_eff.
 # Cells of the population without respondents drop out of both sums and are listed; respondents in a cell with
-# N_c = 0 weigh nothing (their cells are listed too). Sums are exact fractions of the integer cell counts, so the
+# N_c = 0 weigh nothing (their cells are listed too). Sums are exact (integers over a common denominator), so the
 # figures depend on the counts alone (an incremental update gives the full recompute's bits) and on a single cell
 # they are the plain rate, interval and n exactly.
 
@@ -567,20 +566,20 @@ class WeightedFigure:
 def post_stratified(cells: Iterable[tuple[int, int, int]]) -> WeightedFigure:
     """The weighted rate, its Wilson interval at n_eff and the Kish n_eff over cells given as (N_c, n_c, k_c):
     population, respondents who answered, satisfied (or loyal) among them. Cells with n_c = 0 or N_c = 0 add
-    nothing; when nothing weighs, rate and interval are None and n_eff is 0."""
-    total = 0
-    weighted_k = Fraction(0)
-    sum_w2 = Fraction(0)
-    for big_n, n, k in cells:
-        if n <= 0 or big_n <= 0:
-            continue
-        total += big_n
-        weighted_k += Fraction(big_n * k, n)
-        sum_w2 += Fraction(big_n * big_n, n)
-    if total == 0:
+    nothing; when nothing weighs, rate and interval are None and n_eff is 0.
+
+    Exact: over the common denominator L = lcm(n_c), Σ N_c·k_c/n_c = Σ N_c·k_c·(L/n_c) / L and Σ N_c²/n_c likewise,
+    all integers; Python's integer true division rounds the exact quotient correctly, so the result depends on the
+    counts alone, never on the cells' order, and a single cell gives k/n and n exactly."""
+    kept = [(int(big_n), int(n), int(k)) for big_n, n, k in cells if n > 0 and big_n > 0]
+    if not kept:
         return WeightedFigure(None, None, 0.0)
-    rate = float(weighted_k / total)
-    n_eff = float(Fraction(total * total) / sum_w2)
+    common = math.lcm(*(n for _big_n, n, _k in kept))
+    total = sum(big_n for big_n, _n, _k in kept)
+    weighted_k = sum(big_n * k * (common // n) for big_n, n, k in kept)
+    sum_w2 = sum(big_n * big_n * (common // n) for big_n, n, _k in kept)
+    rate = weighted_k / (common * total)
+    n_eff = (total * total * common) / sum_w2
     return WeightedFigure(rate, wilson_at(rate, n_eff), n_eff)
 
 
