@@ -242,3 +242,20 @@ def test_the_wave_form_switches_weighting_on_and_the_numbers_follow(client, staf
     assert answer.status_code == 302
     headline = MetricSnapshot.objects.get(survey=survey, port="", project=None, stage="")
     assert headline.weighted_rate is not None and headline.weighted_missing_cells == [["B", "stable"]]
+
+
+def test_a_partitioned_recompute_gives_the_single_tasks_weighted_snapshots():
+    from satisfaction.services import metrics_combine_partials, metrics_partial_compute, metrics_partition_plan
+
+    call_command("seed_scale", survey="scale-weighted", responses=1500, projects=5, seed=5)
+    survey = Survey.objects.get(code="scale-weighted")
+    Survey.objects.filter(pk=survey.pk).update(weighting="population")
+    survey.refresh_from_db()
+    metrics_compute(survey_id=survey.pk)
+    single = snapshot_values(survey)
+    assert MetricSnapshot.objects.get(survey=survey, port="", project=None, stage="").n_eff > 0
+    MetricSnapshot.objects.filter(survey=survey).delete()
+    plan = metrics_partition_plan(survey_id=survey.pk, rows_per_partition=500)
+    partials = [metrics_partial_compute(survey_id=survey.pk, project_ids=group) for group in plan]
+    metrics_combine_partials(survey_id=survey.pk, partials=partials, run_ids=[])
+    assert len(plan) == 3 and snapshot_values(survey) == single
