@@ -218,12 +218,18 @@ def test_the_dashboards_show_the_weighted_figures_beside_the_plain_ones(client, 
     row = body_rows(page(client, f"/dashboards/projects/A/?survey={survey.code}"), "weighted-table")[0]
     assert float(cell(row, "weighted")["attrs"]["data-value"]) == a.weighted_rate
 
+    listed = {r["attrs"]["data-project"]: r for r in body_rows(page(client, f"/dashboards/projects/?survey={survey.code}"),
+                                                               "project-list-table")}  # fmt: skip
+    assert float(cell(listed["A"], "weighted")["attrs"]["data-value"]) == a.weighted_rate
+    assert float(cell(listed["A"], "n-eff")["attrs"]["data-value"]) == a.n_eff
+
 
 def test_an_unweighted_survey_shows_no_weighted_panel(client, manager):
     survey = build(weighting="none")
     client.force_login(manager)
     for url in ("/dashboards/", "/dashboards/ports/engineering/", "/dashboards/projects/A/"):
         assert 'id="weighted-table"' not in page(client, f"{url}?survey={survey.code}")
+    assert "加权满意度" not in page(client, f"/dashboards/projects/?survey={survey.code}")
 
 
 def test_the_wave_form_switches_weighting_on_and_the_numbers_follow(client, staff, django_capture_on_commit_callbacks):
