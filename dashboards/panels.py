@@ -62,14 +62,16 @@ class Figure:
     high: float | None
     n: int
     target: object  # TargetCheck
+    weighted: WeightedLine | None = None  # the same figure weighted to the owner population (加权), if weighted
 
     @property
     def too_few(self) -> bool:
         return too_few(self.n)
 
 
-def _figure(label, rate, low, high, n, target) -> Figure:
-    return Figure(label, rate, low, high, n or 0, target_check(low, high, target))
+def _figure(label, rate, low, high, n, target, row=None, *, loyalty: bool = False) -> Figure:
+    weighted = _weighted_line(label, row, loyalty=loyalty) if row is not None and row.n_eff is not None else None
+    return Figure(label, rate, low, high, n or 0, target_check(low, high, target), weighted)
 
 
 # --- Panels -------------------------------------------------------------------------------------------------------
@@ -83,9 +85,9 @@ def headline_panel(*, rows, chosen: SliceFilter, targets: dict) -> dict:
     if row is not None:
         figures = [
             _figure(_("总体满意度"), row.satisfaction_rate, row.satisfaction_ci_low, row.satisfaction_ci_high, row.n,
-                    company.get("satisfaction")),
+                    company.get("satisfaction"), row),
             _figure(_("忠诚度"), row.loyalty_rate, row.loyalty_ci_low, row.loyalty_ci_high, row.loyalty_base,
-                    company.get("loyalty")),
+                    company.get("loyalty"), row, loyalty=True),
         ]
     return {"template": "dashboards/panels/figures.html", "title": _("核心指标"), "table_id": "headline-table",
             "figures": figures}
@@ -98,7 +100,7 @@ def port_figure_panel(*, rows, port: str, chosen: SliceFilter, targets: dict) ->
     if row is not None:
         figures = [
             _figure(_("%(port_label)s满意度") % {"port_label": port_name(port)}, row.satisfaction_rate, row.satisfaction_ci_low,
-                    row.satisfaction_ci_high, row.n, targets.get("ports", {}).get(port))
+                    row.satisfaction_ci_high, row.n, targets.get("ports", {}).get(port), row)
         ]
     return {"template": "dashboards/panels/figures.html", "title": _("端口满意度与目标"), "table_id": "port-headline",
             "figures": figures, "mean_score": row.mean_score if row else None}

@@ -205,7 +205,9 @@ def test_the_dashboards_show_the_weighted_figures_beside_the_plain_ones(client, 
     missing = html[html.index('id="weighted-missing"'):]
     assert "楼盘B · 稳定期业主" in missing.split("</p>")[0]  # the population cell nobody answered in
     assert "楼盘A · 稳定期业主" in missing.split("</p>")[1]  # respondents who weigh nothing
-    assert "加权" in html
+    # The headline card shows the weighted figure too, labelled 加权.
+    card = html[html.index('class="small mb-1 weighted-figure"'):].split("</p>")[0]
+    assert "加权" in card and f"{headline.weighted_rate * 100:.1f}%" in card and f"{headline.n_eff:.1f}" in card
     projects = {row["attrs"]["data-project"]: row for row in body_rows(html, "weighted-project-table")}
     a = MetricSnapshot.objects.get(survey=survey, port="", project__code="A", stage="")
     assert float(cell(projects["A"], "weighted")["attrs"]["data-value"]) == a.weighted_rate
