@@ -10,6 +10,8 @@ from datetime import date
 import pytest
 from django.core.management import call_command
 from django.db import transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from owners.models import Owner, Project
@@ -267,3 +269,63 @@ def test_a_partitioned_recompute_gives_the_single_tasks_weighted_snapshots():
     partials = [metrics_partial_compute(survey_id=survey.pk, project_ids=group) for group in plan]
     metrics_combine_partials(survey_id=survey.pk, partials=partials, run_ids=[])
     assert len(plan) == 3 and snapshot_values(survey) == single
+
+
+def test_the_xlsx_export_holds_the_weighted_columns(capsys, tmp_path):
+    from openpyxl import load_workbook
+
+    survey = build()
+    rows = export_json(survey.code, capsys)
+    path = tmp_path / "metrics.xlsx"
+    call_command("export_metrics", survey=survey.code, format="xlsx", output=str(path))
+    header, *body = list(load_workbook(path, read_only=True)["metrics"].iter_rows(values_only=True))
+    sheet = [dict(zip(header, cells, strict=True)) for cells in body]
+    headline = next(r for r in sheet if r["port"] is r["project"] is r["stage"] is None)
+    expected = rows[0]
+    # The sheet holds the numbers unrounded (a spreadsheet keeps 15 significant digits).
+    assert [headline["weighted_rate"], headline["n_eff"], headline["weighted_loyalty_rate"]] == pytest.approx(
+        [expected["weighted_rate"], expected["n_eff"], expected["weighted_loyalty_rate"]], rel=1e-14)
+    assert [headline["weighted_ci_low"], headline["weighted_ci_high"]] == pytest.approx(expected["weighted_ci"], rel=1e-14)
+    assert (headline["weighted_missing_cells"], headline["weighted_outside_cells"]) == ("B/stable", "A/stable")
+
+
+owner_pick = st.integers(0, 10**6)
+answer_op = st.one_of(
+    st.tuples(st.just("answer"), owner_pick, st.integers(0, 50)),  # a roster owner answers (or answers again)
+    st.tuples(st.just("delete"), owner_pick),
+)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                HealthCheck.too_slow])
+@given(operations=st.lists(answer_op, min_size=1, max_size=5))
+def test_any_answers_on_a_fixed_roster_update_incrementally_to_the_full_recomputes_weighted_rows(
+    weighted_world, operations, django_capture_on_commit_callbacks, monkeypatch
+):
+    survey = weighted_world
+    full_runs = []
+    monkeypatch.setattr(services, "_full", lambda survey_id, _full=services._full: full_runs.append(1) or _full(survey_id))
+    owners = list(Owner.objects.order_by("id"))
+    with transaction.atomic():
+        for serial, op in enumerate(operations):
+            with django_capture_on_commit_callbacks(execute=True):
+                if op[0] == "answer":
+                    owner = owners[op[1] % len(owners)]
+                    existing = Response.objects.filter(survey=survey, owner=owner).first()
+                    number = existing.questionnaire_no if existing else f"H-{serial}"
+                    response_submit(survey=survey, owner=owner, questionnaire_no=number, surveyed_on=STARTS,
+                                    scores=scores(op[2]))  # fmt: skip
+                else:
+                    responses = list(Response.objects.filter(survey=survey).order_by("id"))
+                    if len(responses) > 1:
+                        responses_delete(responses=[responses[op[1] % len(responses)]])
+        assert not full_runs, "the roster did not change: every update went the incremental way"
+        incremental = snapshot_values(survey)
+        metrics_compute(survey_id=survey.pk)
+        assert snapshot_values(survey) == incremental
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def weighted_world(db):
+    return build()
