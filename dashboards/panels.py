@@ -481,6 +481,16 @@ def scorecard_sections(panels: list[dict]) -> list[ScorecardSection]:
             [_("指标"), _("全部阶段"), *[col["label"] for col in matrix["stage_columns"]], _("样本量"), _("公司整体")],
             rows, ["", "pct", "pct", "pct", "pct", "pct", "int", "pct"], greyed,
         ))
+    weighted = by_id.get("weighted-table")
+    if weighted:
+        rows = [[x.label, x.rate, x.n, x.weighted_rate, x.weighted_low, x.weighted_high, x.n_eff]
+                for x in weighted["lines"]]  # fmt: skip
+        greyed = [[False, too_few(x.n), False, *([x.weighted_too_few] * 3), False] for x in weighted["lines"]]
+        sections.append(ScorecardSection(
+            weighted["title"],
+            [_("指标"), _("未加权"), _("样本量"), _("加权"), _("加权区间下限"), _("加权区间上限"), _("有效样本量")],
+            rows, ["", "pct", "int", "pct", "pct", "pct", "num"], greyed,
+        ))
     items = by_id.get("item-table")
     if items:
         rows = [

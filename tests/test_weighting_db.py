@@ -222,6 +222,14 @@ def test_the_dashboards_show_the_weighted_figures_beside_the_plain_ones(client, 
     row = body_rows(page(client, f"/dashboards/projects/A/?survey={survey.code}"), "weighted-table")[0]
     assert float(cell(row, "weighted")["attrs"]["data-value"]) == a.weighted_rate
 
+    from tests.test_scorecard import section, workbook_rows
+
+    _sheet, sheet_rows = workbook_rows(client.get(f"/dashboards/projects/A/scorecard.xlsx?survey={survey.code}").content)
+    header, body = section(sheet_rows, "加权到业主总体")
+    assert header[:7] == ["指标", "未加权", "样本量", "加权", "加权区间下限", "加权区间上限", "有效样本量"]
+    assert body[0][0] == "总体满意度" and body[0][3:7] == pytest.approx(
+        [a.weighted_rate, a.weighted_ci_low, a.weighted_ci_high, a.n_eff], rel=1e-14)
+
     listed = {r["attrs"]["data-project"]: r for r in body_rows(page(client, f"/dashboards/projects/?survey={survey.code}"),
                                                                "project-list-table")}  # fmt: skip
     assert float(cell(listed["A"], "weighted")["attrs"]["data-value"]) == a.weighted_rate
