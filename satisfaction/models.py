@@ -196,9 +196,10 @@ class SurveyCountState(models.Model):
 
     survey = models.OneToOneField("surveys.Survey", on_delete=models.CASCADE, primary_key=True, related_name="+")
     layout = models.CharField(max_length=16)
-    # A weighted survey: a digest of the owner population its snapshots were weighted to. When the roster has
-    # changed since, the next change recomputes in full (every slice's weights move, not only the changed cells').
-    population_key = models.CharField(max_length=16, blank=True, default="")
+    # A weighted survey: the owner population ([project code, stage, owners], …) the last full recompute read and
+    # weighted to; incremental updates weigh by it too, so every slice uses one roster (no roster read per change).
+    # Null when the survey was not weighted then.
+    population = models.JSONField(null=True, blank=True)
     computed_at = models.DateTimeField()
 
     class Meta:

@@ -369,12 +369,14 @@ def _incremental(survey_id: int) -> int:
             CellDelta.objects.filter(survey_id=survey_id).order_by("id").values_list("id", "project_id", "stage",
                                                                                     "layout", "counts")
         )
-        population = survey_population(survey=survey)
-        kept = SurveyCountState.objects.filter(
-            survey_id=survey_id, layout=layout, population_key=population_key(population)
-        ).exists()
-        if not kept or any(row[3] != layout for row in deltas):
+        state = SurveyCountState.objects.filter(survey_id=survey_id, layout=layout).first()
+        weighted = survey.weighting == Survey.Weighting.POPULATION
+        # Weighting switched since the last full recompute (by a path that did not ask for one): recompute in full.
+        if state is None or (state.population is not None) != weighted or any(row[3] != layout for row in deltas):
             return _full(survey_id)
+        # The roster the last full recompute read: every slice weighs by the same one (a roster change reaches the
+        # weighted figures at the next full recompute — nightly, after imports, on demand).
+        population = {(project, stage): owners for project, stage, owners in state.population} if weighted else None
         stored = {
             (project_id, stage): (row_id, np.asarray(counts, dtype=np.int64))
             for row_id, project_id, stage, counts in CellCount.objects.filter(survey_id=survey_id).values_list(
@@ -410,14 +412,8 @@ def _incremental(survey_id: int) -> int:
     return counts.total_responses
 
 
-def population_key(population: dict | None) -> str:
-    """A short digest of a weighted survey's owner population ("" when not weighted)."""
-    import hashlib
-
-    if population is None:
-        return ""
-    text = repr(sorted(population.items()))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+def _population_json(population: dict | None) -> list | None:
+    return None if population is None else [[p, s, n] for (p, s), n in sorted(population.items())]
 
 
 def _write_cells(survey_id: int, counts: CellCounts, specs, computed_at, population: dict | None) -> None:
@@ -428,7 +424,7 @@ def _write_cells(survey_id: int, counts: CellCounts, specs, computed_at, populat
     _insert(CellCount, ["survey_id", "project_id", "stage", "layout", "counts"], rows)
     SurveyCountState.objects.update_or_create(
         survey_id=survey_id,
-        defaults={"layout": layout, "population_key": population_key(population), "computed_at": computed_at},
+        defaults={"layout": layout, "population": _population_json(population), "computed_at": computed_at},
     )
 
 

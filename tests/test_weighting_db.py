@@ -161,21 +161,36 @@ def test_incremental_updates_equal_a_full_recompute_with_weighting_on(django_cap
         transaction.set_rollback(True)
 
 
-def test_a_roster_change_makes_the_next_update_a_full_one(django_capture_on_commit_callbacks, monkeypatch):
+def test_updates_weigh_by_the_roster_of_the_last_full_recompute_until_the_next_one(
+    django_capture_on_commit_callbacks, monkeypatch
+):
+    from satisfaction.metrics.engine import compute_survey_metrics
+    from satisfaction.selectors import survey_question_specs
+
     survey = build()
+    read = survey_population(survey=survey)
     full_runs = []
     monkeypatch.setattr(services, "_full", lambda survey_id, _full=services._full: full_runs.append(1) or _full(survey_id))
-    with transaction.atomic():
-        with django_capture_on_commit_callbacks(execute=True):
-            # 50 more veterans on A's roster: every slice holding A/veteran weighs differently now.
-            Owner.objects.bulk_create(Owner(project=Project.objects.get(code="A"), unit=f"new-{i}", name=f"新{i}",
-                                            move_in_date=MOVE_IN["veteran"]) for i in range(50))  # fmt: skip
-            change_answers(survey)
-        assert full_runs, "the roster changed: the update went in full"
-        updated = snapshot_values(survey)
-        metrics_compute(survey_id=survey.pk)
-        assert snapshot_values(survey) == updated
-        transaction.set_rollback(True)
+    # 50 more veterans on A's roster, then answers change: the update stays incremental and weighs by the roster
+    # the last full recompute read, so every slice still uses one and the same population.
+    Owner.objects.bulk_create(Owner(project=Project.objects.get(code="A"), unit=f"new-{i}", name=f"新{i}",
+                                    move_in_date=MOVE_IN["veteran"]) for i in range(50))  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        change_answers(survey)
+    assert not full_runs
+    frame = survey_frame(survey=survey)
+    specs = survey_question_specs(survey=survey)
+    stored = {(r.port or "", r.project or "", r.stage or ""): r for r in compute_survey_metrics(frame, specs,
+                                                                                              population=read).rows}
+    for snapshot in MetricSnapshot.objects.filter(survey=survey).select_related("project"):
+        row = stored[(snapshot.port, snapshot.project.code if snapshot.project else "", snapshot.stage)]
+        assert (snapshot.weighted_rate, snapshot.n_eff) == (row.weighted_rate, row.n_eff)
+    before = MetricSnapshot.objects.get(survey=survey, port="", project=None, stage="")
+    # The next full recompute reads the new roster.
+    metrics_compute(survey_id=survey.pk)
+    after = MetricSnapshot.objects.get(survey=survey, port="", project=None, stage="")
+    assert survey_population(survey=survey)[("A", "veteran")] == read[("A", "veteran")] + 50
+    assert after.weighted_rate != before.weighted_rate and after.n_eff != before.n_eff
 
 
 
@@ -337,3 +352,16 @@ def test_any_answers_on_a_fixed_roster_update_incrementally_to_the_full_recomput
 @pytest.fixture
 def weighted_world(db):
     return build()
+
+
+def test_weighting_switched_behind_the_services_back_makes_the_next_update_a_full_one(
+    django_capture_on_commit_callbacks, monkeypatch
+):
+    survey = build(weighting="none")
+    Survey.objects.filter(pk=survey.pk).update(weighting="population")  # plain SQL: no recompute asked for
+    full_runs = []
+    monkeypatch.setattr(services, "_full", lambda survey_id, _full=services._full: full_runs.append(1) or _full(survey_id))
+    with django_capture_on_commit_callbacks(execute=True):
+        change_answers(survey)
+    assert full_runs
+    assert MetricSnapshot.objects.get(survey=survey, port="", project=None, stage="").n_eff > 0
