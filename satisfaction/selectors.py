@@ -92,7 +92,7 @@ def survey_population(*, survey: Survey) -> dict[tuple[str, str], int] | None:
     or every project when it names none), each in the stage as of ``survey_population_date``."""
     from django.db.models import Count
 
-    from owners.models import Owner
+    from owners.models import Owner, Project
     from owners.stages import stage_as_of
 
     if survey.weighting != Survey.Weighting.POPULATION:
@@ -102,10 +102,16 @@ def survey_population(*, survey: Survey) -> dict[tuple[str, str], int] | None:
     target = list(survey.target_projects.values_list("id", flat=True))
     if target:
         owners = owners.filter(project_id__in=target)
+    # One GROUP BY on the owner table alone (no join), then the stage once per distinct move-in date.
+    grouped = list(owners.values_list("project_id", "move_in_date").annotate(owners=Count("id")).order_by())
+    codes = dict(Project.objects.filter(id__in={p for p, _m, _n in grouped}).values_list("id", "code"))
+    stages: dict = {}
     population: dict[tuple[str, str], int] = {}
-    grouped = owners.values_list("project__code", "move_in_date").annotate(owners=Count("id")).order_by()
-    for project, move_in, count in grouped:
-        key = (project, stage_as_of(move_in, on))
+    for project_id, move_in, count in grouped:
+        stage = stages.get(move_in)
+        if stage is None:
+            stage = stages[move_in] = stage_as_of(move_in, on)
+        key = (codes[project_id], stage)
         population[key] = population.get(key, 0) + count
     return population
 
