@@ -453,7 +453,9 @@ def project_list(request):
         query = filters.query(project="")
         return redirect(f"{url}?{query}" if query else url)
     rows = project_list_rows(survey=filters.survey) if filters.survey else []
-    return _page(request, "dashboards/project_list.html", filters, {"rows": rows})
+    # A weighted survey's rows carry n_eff: its weighted rates (加权) beside the plain ones.
+    weighted = any(row.n_eff is not None for row in rows)
+    return _page(request, "dashboards/project_list.html", filters, {"rows": rows, "weighted": weighted})
 
 
 def _scorecard_panels(filters: Filters, ports: list[str], labels: dict) -> list[dict]:
