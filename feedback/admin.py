@@ -18,7 +18,7 @@ class FeedbackAdmin(SimpleHistoryAdmin):
 
 @admin.register(CallbackRule)
 class CallbackRuleAdmin(admin.ModelAdmin):
-    list_display = ["name", "months_after_move_in", "window_days", "is_active"]
+    list_display = ["name", "anchor", "months_after_move_in", "window_days", "is_active"]
     ordering = ["months_after_move_in"]
 
 

@@ -82,11 +82,21 @@ class Feedback(models.Model):
         return f"{self.get_kind_display()} · {self.project_id} · {self.received_on}"
 
 
+class CallbackAnchor(models.TextChoices):
+    MOVE_IN = "move_in", _("入住后（磨合期等已入住业主）")
+    CONTRACT = "contract", _("签约后（准业主，交付前）")
+
+
 class CallbackRule(models.Model):
-    """Owners due for a callback N months after move-in, within ± window_days (e.g. run-in owners at 3, 6, 12 months)."""
+    """Owners due for a callback N months after move-in, within ± window_days (e.g. run-in owners at 3, 6, 12
+    months); or, for a rule anchored on the contract, 准业主 N months after signing while not yet moved in."""
 
     name = models.CharField(_("名称"), max_length=50)
-    months_after_move_in = models.PositiveSmallIntegerField(_("入住后月数"))
+    anchor = models.CharField(
+        _("起算日"), max_length=16, choices=CallbackAnchor.choices, default=CallbackAnchor.MOVE_IN,
+        help_text=_("入住日起算回访已入住业主；签约日起算回访交付前的准业主"),
+    )
+    months_after_move_in = models.PositiveSmallIntegerField(_("起算后月数"))
     window_days = models.PositiveSmallIntegerField(_("前后窗口（天）"), default=15)
     is_active = models.BooleanField(_("启用"), default=True)
 
@@ -95,7 +105,11 @@ class CallbackRule(models.Model):
         verbose_name = _("回访规则")
         verbose_name_plural = _("回访规则")
         constraints = [
-            models.UniqueConstraint(fields=["months_after_move_in"], name="callback_rule_unique_months"),
+            models.UniqueConstraint(
+                fields=["anchor", "months_after_move_in"],
+                name="callback_rule_unique_anchor_months",
+                violation_error_message=_("已有相同起算日和月数的回访规则"),
+            ),
         ]
 
     def __str__(self) -> str:
