@@ -318,8 +318,9 @@ def port_panels(*, survey: Survey, surveys: list[Survey], port: str, chosen: Sli
         port_figure_panel(rows=rows, port=port, chosen=chosen, targets=targets),
         projects_panel(rows=rows, port=port, chosen=chosen),
         port_stage_panel(rows=rows, port=port, chosen=chosen),
-        items_panel(items=items, title=_("细项满意度（由弱到强）")),
-        drivers_panel(drivers=drivers, outcome=port_name(port)) | {"all_stages": bool(chosen.stage)},
+        # A weak item or a "concentrate here" driver starts an action item with its numbers (one click).
+        items_panel(items=items, title=_("细项满意度（由弱到强）")) | {"start_items": True, "port": port},
+        drivers_panel(drivers=drivers, outcome=port_name(port)) | {"all_stages": bool(chosen.stage), "start_items": True, "port": port},
         trend_panel(trends=trends, ports=[port]),
     ]
 

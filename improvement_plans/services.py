@@ -32,7 +32,11 @@ from improvement_plans.models import (
     ProgressNote,
 )
 from improvement_plans.selectors import (
+    RUNNING_ITEM_KINDS,
+    RUNNING_STATUSES,
+    action_items_overdue,
     latest_whole_survey_snapshot,
+    user_can_add_items,
     user_can_comment,
     user_can_edit_plan,
     user_can_record_progress,
@@ -50,6 +54,7 @@ ITEM_FIELDS = (
     "responsible_department",
     "responsible_person",
     "due_on",
+    "working_group",
     "question_code",
     "source_survey",
     "question_rate",
@@ -304,20 +309,43 @@ def _clean_item(item: ActionItem) -> None:
         raise ValidationError(exc.message_dict) from exc
 
 
+def _require_may_add(user, plan: ImprovementPlan, kind: str) -> None:
+    """A draft takes items from its drafters; a running plan (approved, in progress) takes improvement items and
+    research topics all year from its drafters and from management."""
+    if plan.status == PlanStatus.DRAFT:
+        _require_plan_editable(user, plan)
+        return
+    _require_visible(user, plan)
+    if plan.status not in RUNNING_STATUSES:
+        raise ValidationError(
+            f"计划当前为“{plan.get_status_display()}”，不能新增行动项（草稿、已批准或执行中的计划可以）。"
+        )
+    if not user_can_add_items(user, plan):
+        raise PermissionDenied("只有计划起草部门和管理层可以在执行期间新增行动项。")
+    if kind not in RUNNING_ITEM_KINDS:
+        raise ValidationError({"kind": "已批准的计划只能新增改善项目或研究课题；流程试点须在草稿阶段列入。"})
+
+
 def action_item_create(*, plan: ImprovementPlan, user, **fields) -> ActionItem:
     unknown = set(fields) - set(ITEM_FIELDS)
     if unknown:
         raise ValueError(f"not action item fields: {sorted(unknown)}")
     with transaction.atomic():
         plan = _locked(plan)
-        _require_plan_editable(user, plan)
+        _require_may_add(user, plan, fields.get("kind", ItemKind.IMPROVEMENT))
+        running = plan.status in RUNNING_STATUSES
         item = ActionItem(plan=plan, **fields)
         _clean_item(item)
         item._history_user = user
-        item._change_reason = "新增"
+        item._change_reason = f"计划{plan.get_status_display()}期间新增" if running else "新增"
         item.save()
-        # Adding an item changes the plan: an editor holding an older version must reload.
-        ImprovementPlan.objects.filter(pk=plan.pk).update(version=F("version") + 1)
+        if running:
+            # The plan's own history says what was added while it ran; management hears of it.
+            _save_plan(plan, user=user, reason=f"执行期间新增{item.get_kind_display()}：{item.title}"[:100], fields=[])
+            emails.item_added_notify_on_commit(item_id=item.pk, by_id=user.pk)
+        else:
+            # Adding an item changes the plan: an editor holding an older version must reload.
+            ImprovementPlan.objects.filter(pk=plan.pk).update(version=F("version") + 1)
     return item
 
 
@@ -437,3 +465,28 @@ def action_item_pilot_record(
         item._change_reason = "记录试点结果"
         item.save()
     return item
+
+
+# ---- overdue reminders -----------------------------------------------------------------------------------------
+
+REMIND_EVERY_DAYS = 7
+
+
+def action_items_remind_overdue(*, today: date) -> list[int]:
+    """Remind the owners of overdue items of running plans (``selectors.action_items_overdue``): once when an
+    item falls overdue, then again every ``REMIND_EVERY_DAYS`` days while it stays so. Returns the items reminded."""
+    from datetime import timedelta
+
+    reminded = []
+    for item in action_items_overdue(today=today):
+        if item.overdue_reminded_on is not None and item.overdue_reminded_on > today - timedelta(days=REMIND_EVERY_DAYS):
+            continue
+        with transaction.atomic():
+            updated = ActionItem.objects.filter(pk=item.pk, overdue_reminded_on=item.overdue_reminded_on).update(
+                overdue_reminded_on=today
+            )
+            if not updated:  # another run reminded it meanwhile
+                continue
+            emails.item_overdue_notify_on_commit(item_id=item.pk, today=today)
+        reminded.append(item.pk)
+    return reminded
