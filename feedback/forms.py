@@ -15,6 +15,7 @@ from feedback.importing import parse_rate
 from feedback.models import (
     CallbackOutcome,
     CallbackRule,
+    CommentTheme,
     FeedbackKind,
     FeedbackSeverity,
     FeedbackStatus,
@@ -259,6 +260,29 @@ class CallbackRuleForm(FieldMessagesMixin, forms.ModelForm):
             min_value="窗口须在 0 到 90 天之间", max_value="窗口须在 0 到 90 天之间", invalid="窗口天数须为整数"
         )
         self.helper = form_helper(_thirds("name", "anchor", "months_after_move_in"), _thirds("window_days", "is_active"))
+
+
+class CommentThemeForm(FieldMessagesMixin, forms.ModelForm):
+    class Meta:
+        model = CommentTheme
+        fields = ["name", "keywords", "position"]
+
+    def __init__(self, *args, port: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.port = port
+        self.fields["position"].error_messages["invalid"] = "顺序须为整数"
+        self.helper = form_helper(
+            Row(Column("name", css_class="col-md-3"), Column("keywords", css_class="col-md-7"), Column("position", css_class="col-md-2"))
+        )
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("请填写主题")
+        # The port is not a field of the form, so the model's unique check would skip it: ask here.
+        if CommentTheme.objects.filter(port=self.instance.port, name=name).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError("该端口已有同名主题")
+        return name
 
 
 class BenchmarkForm(FieldMessagesMixin, forms.Form):

@@ -209,3 +209,29 @@ class ExternalBenchmarkRow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.benchmark} · {self.port or 'headline'} · {self.project_id or 'all'} · {self.stage or 'all'}"
+
+
+class CommentTheme(models.Model):
+    """One theme of a port's lexicon for reading open comments (e.g. 物业 · 保洁: 保洁, 清洁, 卫生, 垃圾): a
+    comment mentions the theme when one of its keywords is a word of the comment as jieba segments it."""
+
+    port = models.CharField(_("端口"), max_length=16, choices=PortCode.choices)
+    name = models.CharField(_("主题"), max_length=20)
+    keywords = models.CharField(
+        _("关键词"), max_length=500, help_text=_("以逗号、顿号或空格分隔；主题名本身也算关键词")
+    )
+    position = models.PositiveSmallIntegerField(_("顺序"), default=0)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("意见主题")
+        verbose_name_plural = _("意见主题")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["port", "name"], name="comment_theme_unique_port_name",
+                violation_error_message=_("该端口已有同名主题"),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_port_display()} · {self.name}"

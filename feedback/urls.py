@@ -18,6 +18,7 @@ urlpatterns = [
     path("callbacks/owners/<int:owner_id>/", views.callback_record_view, name="callback_record"),
     path("callbacks/owners/<int:owner_id>/phone/", views.callback_phone_view, name="callback_phone"),
     path("callbacks/rules/", views.callback_rules_view, name="callback_rules"),
+    path("themes/<str:port>/", views.comment_themes_view, name="themes"),
     path("benchmarks/", views.benchmark_list_view, name="benchmarks"),
     path("benchmarks/new/", views.benchmark_new_view, name="benchmark_new"),
     path("benchmarks/import/", views.benchmark_import_view, name="benchmark_import"),

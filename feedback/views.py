@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from core.logging import mask_phones
 from departments.ports import PORTS, port_label, ports_in_order
-from departments.selectors import ports_visible_to, user_has_any_role, user_may_enter_data
+from departments.selectors import ports_owned_by, ports_visible_to, user_has_any_role, user_may_enter_data
 from feedback import selectors as sel
 from feedback.forms import (
     BenchmarkForm,
@@ -26,6 +26,7 @@ from feedback.forms import (
     CallbackForm,
     CallbackInlineForm,
     CallbackRuleForm,
+    CommentThemeForm,
     FeedbackFilterForm,
     FeedbackForm,
     FeedbackPeriodForm,
@@ -37,7 +38,7 @@ from feedback.importing import (
     benchmark_import,
     feedback_template_xlsx,
 )
-from feedback.models import CallbackRule, ExternalBenchmark, FeedbackKind
+from feedback.models import CallbackRule, CommentTheme, ExternalBenchmark, FeedbackKind
 from feedback.services import (
     benchmark_create,
     benchmark_row_add,
@@ -45,6 +46,7 @@ from feedback.services import (
     feedback_create,
     feedback_update,
 )
+from feedback.themes import port_themes, theme_keywords
 from owners.models import Owner, Project
 from owners.privacy import phone_reveal
 from owners.selectors import user_may_reveal_phone
@@ -393,6 +395,58 @@ def callback_rules_view(request):
         request,
         "feedback/callback_rules.html",
         {"form": form, "rule": rule, "rules": sel.callback_rules_all()},
+        status=status,
+    )
+
+
+# --- comment themes --------------------------------------------------------------------------------------------
+
+
+def _may_edit_themes(user, port: str) -> bool:
+    """Brand-service staff, and the head of the department owning the port."""
+    return user_may_enter_data(user) or port in ports_owned_by(user)
+
+
+def comment_themes_view(request, port: str):
+    """A port's theme lexicon: anyone who sees the port reads it; brand-service staff and the port's owning
+    head add, change and remove themes."""
+    if port not in PORTS:
+        raise Http404("没有这个端口")
+    if port not in ports_visible_to(request.user):
+        raise PermissionDenied("无权查看该端口")
+    may_edit = _may_edit_themes(request.user, port)
+    theme = None
+    edit_id = request.POST.get("id") or request.GET.get("edit") or ""
+    if edit_id:
+        theme = get_object_or_404(CommentTheme, port=port, pk=edit_id if edit_id.isdigit() else 0)
+    status = 200
+    if request.method == "POST":
+        if not may_edit:
+            raise PermissionDenied("只有品牌客服专员和该端口的责任部门负责人可以修改主题词库")
+        if request.POST.get("delete") and theme is not None:
+            name = theme.name
+            theme.delete()
+            messages.success(request, f"已删除主题“{name}”")
+            return redirect("feedback:themes", port=port)
+        form = CommentThemeForm(request.POST, instance=theme, port=port)
+        if form.is_valid():
+            saved = form.save()
+            messages.success(request, f"已保存主题“{saved.name}”")
+            return redirect("feedback:themes", port=port)
+        status = 400
+    else:
+        form = CommentThemeForm(instance=theme, port=port)
+    return render(
+        request,
+        "feedback/themes.html",
+        {
+            "port": port,
+            "port_label": port_label(port),
+            "themes": [(t, theme_keywords(t.name, t.keywords)) for t in port_themes(port=port)],
+            "form": form,
+            "theme": theme,
+            "may_edit": may_edit,
+        },
         status=status,
     )
 
