@@ -277,14 +277,17 @@ def plan_items(*, plan: ImprovementPlan, today: date | None = None) -> list[Acti
     return items
 
 
-def plan_targets(*, year: int) -> dict:
+def plan_targets(*, year: int, series_id: int | None = None) -> dict:
     """The year's targets for the dashboards, as fractions 0–1: ``{"company": {"satisfaction", "loyalty"},
     "ports": {code: target}}``. Only agreed plans count (approved, in progress or completed): a draft or a
-    submission is a proposal, not a target. None where no agreed plan sets one."""
+    submission is a proposal, not a target. With ``series_id``, only plans judged in that series
+    (``plan_series_id``): a touch-point wave is not held to the annual survey's targets. None where no agreed
+    plan sets one."""
     result = {"company": {"satisfaction": None, "loyalty": None}, "ports": {code: None for code in PORTS}}
-    rows = ImprovementPlan.objects.filter(year=year, status__in=AGREED_STATUSES).values_list(
-        "port", "satisfaction_target", "loyalty_target"
-    )
+    plans = ImprovementPlan.objects.filter(year=year, status__in=AGREED_STATUSES)
+    if series_id is not None:
+        plans = [plan for plan in plans if plan_series_id(plan) == series_id]
+    rows = [(plan.port, plan.satisfaction_target, plan.loyalty_target) for plan in plans]
     for port, satisfaction, loyalty in rows:
         if port == "":
             result["company"] = {"satisfaction": satisfaction, "loyalty": loyalty}

@@ -270,3 +270,16 @@ def test_staff_and_management_keep_working_groups_and_others_read(client, people
     assert client.get(reverse("plans:group_edit", args=[group.pk])).status_code == 403
     assert client.get(reverse("plans:group_list")).status_code == 200
     assert item.working_group == group
+
+
+def test_dashboard_targets_come_only_from_plans_judged_in_the_waves_series(people):
+    from dashboards.selectors import dashboard_targets
+
+    annual = survey_create(code="2027-annual", name="2027 年度", starts_on=date(2027, 9, 1))
+    snapshot(annual, "property", 190, 200)
+    plan = services.plan_create(user=people["property_head"], year=2027, port="property", satisfaction_target=0.85)
+    ImprovementPlan.objects.filter(pk=plan.pk).update(status="approved")
+    series, _ = SurveySeries.objects.get_or_create(code="repair", defaults={"name": "报修触点"})
+    repair = survey_create(code="2027-repair", name="2027 报修", starts_on=date(2027, 3, 1), series=series.code, source="touchpoint")
+    assert dashboard_targets(survey=annual)["ports"]["property"] == 0.85
+    assert dashboard_targets(survey=repair)["ports"]["property"] is None
