@@ -148,7 +148,7 @@ def port_comment_facts(*, survey: Survey, port: str) -> list[CommentFact]:
     return facts
 
 
-THEMES_SECONDS = 300
+THEMES_SECONDS = 24 * 3600  # the key names every input (lexicon, comments, responses), so it can live long
 
 
 def port_theme_version(*, port: str) -> tuple:

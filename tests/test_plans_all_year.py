@@ -283,3 +283,12 @@ def test_dashboard_targets_come_only_from_plans_judged_in_the_waves_series(peopl
     repair = survey_create(code="2027-repair", name="2027 报修", starts_on=date(2027, 3, 1), series=series.code, source="touchpoint")
     assert dashboard_targets(survey=annual)["ports"]["property"] == 0.85
     assert dashboard_targets(survey=repair)["ports"]["property"] is None
+
+
+def test_the_beat_runs_the_overdue_reminder_daily(settings):
+    from celery import current_app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["remind-overdue-action-items"]
+    assert entry["schedule"] == timedelta(hours=24)
+    assert entry["task"] == remind_overdue_action_items.name
+    assert entry["task"] in current_app.tasks
