@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from core import text_limits
 from core.forms import form_helper
 from departments.models import Department, WorkingGroup
-from improvement_plans.groups import group_validate
+from improvement_plans import services
 from improvement_plans.models import (
     ActionItem,
     ComparisonKind,
@@ -248,7 +248,7 @@ class WorkingGroupForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         try:
-            group_validate(kind=data.get("kind"), starts_on=data.get("starts_on"), ends_on=data.get("ends_on"))
+            services.group_validate(kind=data.get("kind"), starts_on=data.get("starts_on"), ends_on=data.get("ends_on"))
         except forms.ValidationError as exc:
             for field, errors in exc.message_dict.items():
                 self.add_error(field, errors)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.contrib.auth import get_user_model
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils.translation import gettext
 
 from departments.models import Role, WorkingGroup
@@ -26,6 +26,7 @@ from departments.selectors import (
 )
 from improvement_plans.models import (
     ActionItem,
+    GroupMeeting,
     ImprovementPlan,
     PlanStatus,
 )
@@ -484,3 +485,30 @@ def plan_available_actions(*, user, plan: ImprovementPlan) -> list[str]:
         "complete": drafter or user_is_management(user),
     }
     return [action for action, source in TRANSITION_FROM.items() if plan.status == source and may[action]]
+
+
+# ---- working groups (§5.1): everyone signed in reads; management and brand-service staff edit ---------------
+
+def user_may_edit_groups(user) -> bool:
+    return user.is_authenticated and user.is_active and (
+        user.is_superuser or user_has_role(user, Role.MANAGEMENT) or user_has_role(user, Role.BRAND_SERVICE)
+    )
+
+
+def groups_in_order() -> QuerySet[WorkingGroup]:
+    """The standing group first, then task forces, newest term first."""
+    return WorkingGroup.objects.annotate(member_count=Count("members", distinct=True)).order_by(
+        "-kind", "-starts_on", "name"
+    )
+
+
+def group_is_active(group: WorkingGroup, *, today: date) -> bool:
+    return (group.starts_on is None or group.starts_on <= today) and (group.ends_on is None or group.ends_on >= today)
+
+
+def group_items(group: WorkingGroup) -> list[ActionItem]:
+    return list(group.action_items.select_related("plan", "responsible_department").order_by("due_on", "id"))
+
+
+def group_meetings(group: WorkingGroup) -> list[GroupMeeting]:
+    return list(group.meetings.prefetch_related("decisions").order_by("-held_on", "-id"))

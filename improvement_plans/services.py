@@ -16,11 +16,14 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.api import CONFLICT_CODE
+from departments.models import WorkingGroup
 from departments.ports import PORTS
 from improvement_plans import emails
 from improvement_plans.models import (
     ADOPTED_OUTCOMES,
     ActionItem,
+    GroupDecision,
+    GroupMeeting,
     ImprovementPlan,
     ItemKind,
     ItemStatus,
@@ -43,6 +46,7 @@ from improvement_plans.selectors import (
     user_can_see_plan,
     user_drafts_plans_for,
     user_is_management,
+    user_may_edit_groups,
 )
 
 PLAN_FIELDS = ("satisfaction_target", "loyalty_target", "directions", "feedback_summary")
@@ -490,3 +494,59 @@ def action_items_remind_overdue(*, today: date) -> list[int]:
             emails.item_overdue_notify_on_commit(item_id=item.pk, today=today)
         reminded.append(item.pk)
     return reminded
+
+
+# ---- working groups --------------------------------------------------------------------------------------------
+
+def _require_editor(user) -> None:
+    if not user_may_edit_groups(user):
+        raise PermissionDenied("只有管理层和品牌客服专员可以维护管理小组。")
+
+
+def group_validate(*, kind: str, starts_on: date | None, ends_on: date | None) -> None:
+    errors = {}
+    if kind == WorkingGroup.Kind.TASK_FORCE and (starts_on is None or ends_on is None):
+        errors["ends_on" if starts_on else "starts_on"] = "阶段性提升小组须填写开始和结束日期。"
+    if starts_on and ends_on and ends_on < starts_on:
+        errors["ends_on"] = "结束日期不能早于开始日期。"
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def group_save(*, user, group: WorkingGroup | None = None, members=(), **fields) -> WorkingGroup:
+    _require_editor(user)
+    group_validate(kind=fields.get("kind"), starts_on=fields.get("starts_on"), ends_on=fields.get("ends_on"))
+    group = group or WorkingGroup()
+    for name, value in fields.items():
+        setattr(group, name, value)
+    group.full_clean()
+    group.save()
+    group.members.set(members)
+    return group
+
+
+@transaction.atomic
+def meeting_add(*, user, group: WorkingGroup, held_on: date, title: str, attendees: str = "", minutes: str = "") -> GroupMeeting:
+    _require_editor(user)
+    meeting = GroupMeeting(
+        group=group, held_on=held_on, title=title.strip(), attendees=attendees.strip(), minutes=minutes.strip(),
+        created_by=user,
+    )
+    meeting.full_clean()
+    meeting._history_user = user
+    meeting.save()
+    return meeting
+
+
+@transaction.atomic
+def decision_add(*, user, meeting: GroupMeeting, text: str, responsible: str = "", due_on: date | None = None) -> GroupDecision:
+    _require_editor(user)
+    if not text.strip():
+        raise ValidationError({"text": "请填写决议内容。"})
+    decision = GroupDecision(meeting=meeting, text=text.strip(), responsible=responsible.strip(), due_on=due_on)
+    decision.full_clean()
+    decision._history_user = user
+    decision.save()
+    return decision
+

@@ -12,7 +12,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from departments.models import WorkingGroup
-from improvement_plans import groups as group_rules
 from improvement_plans import selectors, services
 from improvement_plans.forms import (
     ActionItemForm,
@@ -368,20 +367,20 @@ def action_item_promote(request, pk: int):
 
 def group_list(request):
     today = timezone.localdate()
-    groups = list(group_rules.groups_in_order())
+    groups = list(selectors.groups_in_order())
     for group in groups:
-        group.active = group_rules.group_is_active(group, today=today)
+        group.active = selectors.group_is_active(group, today=today)
     return render(
         request,
         "plans/group_list.html",
-        {"groups": groups, "may_edit": group_rules.user_may_edit_groups(request.user)},
+        {"groups": groups, "may_edit": selectors.user_may_edit_groups(request.user)},
     )
 
 
 def group_detail(request, pk: int, meeting_form=None, decision_forms=None):
     group = get_object_or_404(WorkingGroup, pk=pk)
-    may_edit = group_rules.user_may_edit_groups(request.user)
-    meetings = group_rules.group_meetings(group)
+    may_edit = selectors.user_may_edit_groups(request.user)
+    meetings = selectors.group_meetings(group)
     for meeting in meetings:
         meeting.decision_form = (decision_forms or {}).get(meeting.pk) or DecisionForm(prefix=f"m{meeting.pk}")
     return render(
@@ -390,8 +389,8 @@ def group_detail(request, pk: int, meeting_form=None, decision_forms=None):
         {
             "group": group,
             "members": group.members.order_by("username"),
-            "active": group_rules.group_is_active(group, today=timezone.localdate()),
-            "items": group_rules.group_items(group),
+            "active": selectors.group_is_active(group, today=timezone.localdate()),
+            "items": selectors.group_items(group),
             "meetings": meetings,
             "may_edit": may_edit,
             "meeting_form": meeting_form or MeetingForm(initial={"held_on": timezone.localdate()}),
@@ -401,7 +400,7 @@ def group_detail(request, pk: int, meeting_form=None, decision_forms=None):
 
 
 def group_edit(request, pk: int | None = None):
-    if not group_rules.user_may_edit_groups(request.user):
+    if not selectors.user_may_edit_groups(request.user):
         raise PermissionDenied(_("只有管理层和品牌客服专员可以维护管理小组。"))
     group = get_object_or_404(WorkingGroup, pk=pk) if pk else None
     form = WorkingGroupForm(request.POST or None, instance=group)
@@ -409,7 +408,7 @@ def group_edit(request, pk: int | None = None):
         data = dict(form.cleaned_data)
         members = data.pop("members")
         try:
-            saved = group_rules.group_save(user=request.user, group=group, members=members, **data)
+            saved = services.group_save(user=request.user, group=group, members=members, **data)
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
@@ -422,12 +421,12 @@ def group_edit(request, pk: int | None = None):
 @require_POST
 def group_meeting_add(request, pk: int):
     group = get_object_or_404(WorkingGroup, pk=pk)
-    if not group_rules.user_may_edit_groups(request.user):
+    if not selectors.user_may_edit_groups(request.user):
         raise PermissionDenied(_("只有管理层和品牌客服专员可以维护管理小组。"))
     form = MeetingForm(request.POST)
     if form.is_valid():
         try:
-            group_rules.meeting_add(user=request.user, group=group, **form.cleaned_data)
+            services.meeting_add(user=request.user, group=group, **form.cleaned_data)
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
@@ -439,12 +438,12 @@ def group_meeting_add(request, pk: int):
 @require_POST
 def group_decision_add(request, pk: int):
     meeting = get_object_or_404(GroupMeeting.objects.select_related("group"), pk=pk)
-    if not group_rules.user_may_edit_groups(request.user):
+    if not selectors.user_may_edit_groups(request.user):
         raise PermissionDenied(_("只有管理层和品牌客服专员可以维护管理小组。"))
     form = DecisionForm(request.POST, prefix=f"m{meeting.pk}")
     if form.is_valid():
         try:
-            group_rules.decision_add(user=request.user, meeting=meeting, **form.cleaned_data)
+            services.decision_add(user=request.user, meeting=meeting, **form.cleaned_data)
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
