@@ -292,6 +292,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "surveys.tasks.flush_pending_imports",
         "schedule": timedelta(seconds=METRICS_FLUSH_SECONDS),
     },
+    "remind-overdue-action-items": {
+        "task": "improvement_plans.tasks.remind_overdue_action_items",
+        "schedule": timedelta(hours=24),
+    },
 }
 
 # API tokens (core/tokens.py): hashed at rest, one per client, ended by logout and password change.

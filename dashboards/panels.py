@@ -397,8 +397,9 @@ def port_panels(*, survey: Survey, surveys: list[Survey], port: str, chosen: Sli
         *([weighted] if weighted is not None else []),
         projects_panel(rows=rows, port=port, chosen=chosen),
         port_stage_panel(rows=rows, port=port, chosen=chosen),
-        items_panel(items=items, title=_("细项满意度（由弱到强）")),
-        drivers_panel(drivers=drivers, outcome=port_name(port)) | {"all_stages": bool(chosen.stage)},
+        # A weak item or a "concentrate here" driver starts an action item with its numbers (one click).
+        items_panel(items=items, title=_("细项满意度（由弱到强）")) | {"start_items": True},
+        drivers_panel(drivers=drivers, outcome=port_name(port)) | {"all_stages": bool(chosen.stage), "start_items": True, "port": port},
         trend_panel(trends=trends, ports=[port]),
     ]
 
@@ -417,7 +418,7 @@ def scorecard_panels(*, survey: Survey, ports: list[str], chosen: SliceFilter, l
         headline,
         *([weighted] if weighted is not None else []),
         scorecard_matrix_panel(rows=rows, ports=ports, chosen=chosen),
-        items_panel(items=items, title=_("最弱细项"), limit=WEAKEST_ITEMS),
+        items_panel(items=items, title=_("最弱细项"), limit=WEAKEST_ITEMS) | {"start_items": True},
     ]
 
 

@@ -122,7 +122,7 @@ def dashboard_targets(*, survey: Survey) -> dict:
     except (ImportError, AttributeError):
         return {}
     try:
-        raw = plan_targets(year=survey_year(survey)) or {}
+        raw = plan_targets(year=survey_year(survey), series_id=survey.series_id) or {}
     except (AttributeError, LookupError):
         return {}
     company = raw.get("company") or {}

@@ -42,6 +42,7 @@ from dashboards.selectors import (
 from departments.ports import PORTS
 from departments.selectors import user_sees_company_wide
 from feedback.selectors import feedback_port_version
+from feedback.themes import port_theme_version
 from owners.stages import Stage
 from satisfaction.exports import scorecard_xlsx
 from satisfaction.selectors import headline_snapshot, metric_run_state, port_snapshots_for_user
@@ -418,12 +419,13 @@ def port_dashboard(request, port: str):
     bundle = _port_bundle(filters, port)
     # The feedback panel in the body: its own state (scope is settled: _port let the user see this port).
     feedback = feedback_port_version(port=port)
+    themes = port_theme_version(port=port)  # the comments themselves move the data version
     return _page(request, "dashboards/port.html", filters, {
         "port": port,
         "port_label": port_name(port),
         "panels_html": bundle["html"],
         "data_url": reverse("dashboards:port_data", args=[port]) + "?" + filters.query(),
-    }, cache_parts=(bundle.get("key"), port, feedback))
+    }, cache_parts=(bundle.get("key"), port, feedback, themes))
 
 
 @require_GET
