@@ -1,5 +1,5 @@
 """Charts for the PDFs, drawn server-side with matplotlib (Agg, Noto Sans CJK) from the same chart dicts the
-dashboards' JavaScript draws (``dashboards.panels``: ``bar``, ``line``, ``quadrant``), returned as SVG data URLs.
+dashboards' JavaScript draws (``dashboards.panels``: ``bar``, ``line``, ``quadrant``), returned as data URLs.
 
 Only ``matplotlib.figure.Figure`` is used (no pyplot state), so concurrent renders do not share a figure.
 """
@@ -30,10 +30,17 @@ def _style() -> dict:
     return {"font.family": family, "font.size": 8, "svg.fonttype": "path", "axes.unicode_minus": False}
 
 
-def _data_url(figure: Figure) -> str:
+MIME = {"svg": "image/svg+xml", "png": "image/png"}
+# PNG at print resolution: WeasyPrint lays out a page of PNGs several times faster than the same charts as SVG
+# (CJK labels become hundreds of glyph paths each), and 150 dpi reads well on paper.
+FORMAT = "png"
+DPI = 150
+
+
+def _data_url(figure: Figure, fmt: str) -> str:
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="svg", bbox_inches="tight")
-    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    figure.savefig(buffer, format=fmt, bbox_inches="tight", dpi=DPI)
+    return f"data:{MIME[fmt]};base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _number(value) -> float:
@@ -62,7 +69,7 @@ def _bar(chart: dict, figure: Figure) -> None:
                 low, high = interval
                 if low is None or high is None or math.isnan(value):
                     continue
-                error = [[value - low], [high - value]]
+                error = [[max(0.0, value - low)], [max(0.0, high - value)]]
                 if horizontal:
                     axes.errorbar([value], [offset], xerr=error, fmt="none", ecolor="#212529", capsize=2, lw=0.8)
                 else:
@@ -80,7 +87,7 @@ def _bar(chart: dict, figure: Figure) -> None:
         axes.set_ylim(0, 100)
         axes.set_ylabel("%")
     if count > 1:
-        axes.legend(fontsize=7, loc="lower right")
+        axes.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     axes.grid(axis="x" if horizontal else "y", alpha=0.3)
 
 
@@ -100,8 +107,8 @@ def _line(chart: dict, figure: Figure) -> None:
     axes.set_ylim(0, 100)
     axes.set_ylabel("%")
     axes.grid(axis="y", alpha=0.3)
-    if chart.get("series"):
-        axes.legend(fontsize=7, loc="lower left")
+    if chart.get("series"):  # beside the plot: with several series a legend inside covers the lines
+        axes.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
 
 
 def _quadrant(chart: dict, figure: Figure) -> None:
@@ -124,8 +131,9 @@ def _quadrant(chart: dict, figure: Figure) -> None:
 DRAW = {"bar": _bar, "line": _line, "quadrant": _quadrant}
 
 
-def chart_svg(chart: dict | None, *, width: float = 6.5, height: float = 2.6) -> str | None:
-    """The chart as an SVG data URL (inches of ``width`` × ``height``), or None when it has nothing to draw."""
+def chart_svg(chart: dict | None, *, width: float = 6.5, height: float = 2.6, fmt: str = FORMAT) -> str | None:
+    """The chart as a data URL (``fmt`` png or svg, ``width`` × ``height`` inches), or None when it has nothing
+    to draw."""
     if not chart:
         return None
     kind = chart.get("kind")
@@ -138,4 +146,4 @@ def chart_svg(chart: dict | None, *, width: float = 6.5, height: float = 2.6) ->
     with matplotlib.rc_context(_style()):
         figure = Figure(figsize=(width, height), dpi=100)
         DRAW[kind](chart, figure)
-        return _data_url(figure)
+        return _data_url(figure, fmt)
