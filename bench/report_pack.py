@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -80,7 +80,11 @@ def main() -> None:
         pack = selectors.report_pack(user=user, survey=survey, now=timezone.now())
         built = median_ms(lambda user=user: selectors.report_pack(user=user, survey=survey, now=timezone.now()))
         pdf = median_ms(lambda pack=pack: pack_pdf_render(pack=pack))
-        pages = len(re.findall(rb"/Type\s*/Page(?!s)", pack_pdf_render(pack=pack)))
+        with tempfile.NamedTemporaryFile(suffix=".pdf") as out:
+            out.write(pack_pdf_render(pack=pack))
+            out.flush()
+            info = subprocess.run(["pdfinfo", out.name], capture_output=True, text=True).stdout
+        pages = next((line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")), "?")
         print(f"{username:14s} snapshots {read:6.0f} ms · charts {built - read:6.0f} ms · PDF {pdf:6.0f} ms "
               f"· total {built + pdf:6.0f} ms = {(built + pdf) / floor:4.1f} × floor ({pages} pages)")
 

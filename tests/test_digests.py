@@ -1,6 +1,7 @@
 """The monthly digest: with the clock frozen, the right mail goes to the right people once per period and never
 twice; opted-out, inactive and other roles get nothing; a failed send is retried, not recorded as sent."""
 
+import io
 import shutil
 import subprocess
 from datetime import date, datetime
@@ -188,3 +189,14 @@ def test_a_heads_attached_pack_is_a_real_pdf_of_their_ports(world, tmp_path):
     path.write_bytes(head.attachments[0][1])
     text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
     assert "物业管理" in text and all(port_label(port) not in text for port in PORTS if port != "property")
+
+
+def test_the_command_sends_what_is_due_and_says_how_many(world, packs, monkeypatch):
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    monkeypatch.setattr(timezone, "now", lambda: DEC_1)
+    out = io.StringIO()
+    call_command("send_monthly_digests", stdout=out)
+    call_command("send_monthly_digests", stdout=out)
+    assert out.getvalue().splitlines() == ["monthly digest 2026-11: 2 sent", "monthly digest 2026-11: 0 sent"]

@@ -107,19 +107,15 @@ def test_a_heads_pack_holds_only_their_ports(surveys, property_head, tmp_path):
     assert "关键驱动因素" not in pages[0]
 
 
-def test_the_pack_shows_weighted_figures_labelled_when_a_row_carries_them(surveys, manager, tmp_path, monkeypatch):
-    from reports import selectors
-
-    real = selectors.weighted_of
-
-    def with_weights(row):
-        if row is not None and row.port == "" and row.project_id is None and row.stage == "":
-            row.weighted_rate, row.weighted_ci, row.n_eff = 0.6543, (0.6, 0.7), 123.4
-        return real(row)
-
-    monkeypatch.setattr(selectors, "weighted_of", with_weights)
+def test_the_pack_shows_weighted_figures_labelled_when_rows_carry_them(surveys, manager, tmp_path, monkeypatch):
+    # Weighting (issue 15, the other half) adds these to the metric rows; here every row carries the same figures.
+    monkeypatch.setattr(MetricSnapshot, "weighted_rate", 0.6543, raising=False)
+    monkeypatch.setattr(MetricSnapshot, "weighted_ci", (0.6, 0.7), raising=False)
+    monkeypatch.setattr(MetricSnapshot, "n_eff", 123.4, raising=False)
     pages = pdf_pages_text(report_pack_pdf(user=manager, survey=surveys[1], now=NOW), tmp_path)
-    assert "加权 65.4%" in pages[0] and "n_eff = 123.4" in pages[0]
+    assert "加权 65.4%（95% 区间 60.0% – 70.0%，有效样本量 n_eff = 123.4）" in pages[0]
+    # The by-project table gains a 加权 column: one figure per project on the company page.
+    assert pages[0].count("65.4%") == 1 + Project.objects.filter(code__in=["SUN", "RIV", "TINY"]).count()
 
 
 def test_a_project_scorecard_pdf_shows_the_projects_headline(surveys, tmp_path):
