@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import datetime
 
+from django.core.cache import cache
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from core.pdf import render_pdf
+from core.versions import DATA, SCOPE, versions_read
 from dashboards import panels as P
 from dashboards.selectors import SliceFilter, question_labels
 from feedback.models import FeedbackKind
+from feedback.selectors import feedback_port_version
 from reports.charts import chart_svg
-from reports.selectors import NUMBER_RULES, ReportPack, report_pack
+from reports.selectors import NUMBER_RULES, ReportPack, pack_ports_for, report_pack
 from satisfaction.selectors import metric_run_state
 from surveys.models import Survey
 
@@ -37,6 +42,26 @@ def report_pack_pdf(*, user, survey: Survey, now: datetime | None = None, only_p
     """The wave's report pack for this user's scope as PDF bytes."""
     pack = report_pack(user=user, survey=survey, now=now or timezone.now(), only_port=only_port)
     return pack_pdf_render(pack=pack)
+
+
+# A pack takes seconds to draw; asked again before anything it shows changed, the same bytes are served. The key
+# names every input: the ``data`` version (snapshots, surveys, plans, feedback saves: ``dashboards.receivers``), the
+# ``scope`` version, each port's feedback state (bulk feedback imports send no save signal), the reader (plans are
+# read as they may see them), the wave, the port asked for and the language.
+PACK_SECONDS = 3600
+
+
+def report_pack_pdf_cached(*, user, survey: Survey, only_port: str | None = None) -> bytes:
+    ports = pack_ports_for(user, only=only_port)  # refuses before anything is looked up
+    versions = versions_read()
+    parts = (versions.get(DATA), versions.get(SCOPE), user.pk, survey.pk, only_port, get_language(),
+             tuple((port, feedback_port_version(port=port)) for port in ports))
+    key = "reports:pack:" + hashlib.sha256(repr(parts).encode()).hexdigest()
+    content = cache.get(key)
+    if content is None:
+        content = report_pack_pdf(user=user, survey=survey, only_port=only_port)
+        cache.set(key, content, PACK_SECONDS)
+    return content
 
 
 def scorecard_pdf(*, survey: Survey, project, ports: list[str], stage: str = "", now: datetime | None = None) -> bytes:

@@ -18,7 +18,7 @@ from dashboards.selectors import (
     dashboard_user_may_enter,
 )
 from owners.stages import Stage
-from reports.services import report_pack_pdf, safe_filename, scorecard_pdf
+from reports.services import report_pack_pdf_cached, safe_filename, scorecard_pdf
 
 
 class PackFilterForm(forms.Form):
@@ -58,7 +58,7 @@ def pack_pdf(request):
         return _refuse(request, problems)
     port = form.cleaned_data["port"] or None
     try:
-        content = report_pack_pdf(user=request.user, survey=survey, only_port=port)
+        content = report_pack_pdf_cached(user=request.user, survey=survey, only_port=port)
     except LookupError as exc:
         raise Http404(str(exc)) from None
     except PermissionError as exc:

@@ -155,3 +155,22 @@ def test_someone_without_dashboards_gets_no_pack(db, client):
     assert client.get("/reports/pack.pdf").status_code == 403
     client.logout()
     assert client.get("/reports/pack.pdf").status_code == 302
+
+
+def test_a_second_download_is_served_from_the_cache_until_something_it_shows_changes(surveys, client, manager,
+                                                                                       monkeypatch):
+    from feedback.models import Feedback
+    from reports import services
+
+    renders = []
+    real = services.pack_pdf_render
+    monkeypatch.setattr(services, "pack_pdf_render", lambda *, pack: renders.append(pack) or real(pack=pack))
+    client.force_login(manager)
+    first = client.get("/reports/pack.pdf?survey=2026-annual&port=property").content
+    assert client.get("/reports/pack.pdf?survey=2026-annual&port=property").content == first
+    assert len(renders) == 1
+
+    Feedback.objects.create(kind="complaint", project=Project.objects.get(code="SUN"), port="property",
+                            received_on=NOW.date(), description="新投诉")
+    client.get("/reports/pack.pdf?survey=2026-annual&port=property")
+    assert len(renders) == 2 and renders[-1].sections[0].feedback.complaints == renders[0].sections[0].feedback.complaints + 1
