@@ -200,3 +200,11 @@ def test_the_command_sends_what_is_due_and_says_how_many(world, packs, monkeypat
     call_command("send_monthly_digests", stdout=out)
     call_command("send_monthly_digests", stdout=out)
     assert out.getvalue().splitlines() == ["monthly digest 2026-11: 2 sent", "monthly digest 2026-11: 0 sent"]
+
+
+def test_the_admin_lists_what_was_sent_and_deleting_a_row_sends_it_again(world, packs, admin_client):
+    digests_send(now=DEC_1)
+    page = admin_client.get("/admin/reports/digestsent/").content.decode()
+    assert "2026-11" in page and "boss" in page and "head" in page
+    DigestSent.objects.filter(user=world["head"]).delete()
+    assert digests_send(now=DEC_1) == 1 and mail.outbox[-1].to == ["head@example.com"]
