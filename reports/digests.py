@@ -29,6 +29,7 @@ from departments.selectors import user_has_role
 from feedback.models import Feedback, FeedbackSeverity, FeedbackStatus
 from improvement_plans.selectors import plans_awaiting_review
 from reports.models import DigestSent
+from reports.selectors import Weighted, weighted_of
 from reports.services import report_pack_pdf, safe_filename
 from satisfaction.models import MetricSnapshot
 from surveys.models import Survey
@@ -83,6 +84,7 @@ class DigestLine:
     high: float | None
     n: int
     verdict: str
+    weighted: Weighted | None = None  # when the wave is weighted (issue 15): shown labelled 加权
 
 
 @dataclass
@@ -110,14 +112,14 @@ def digest_for(*, user, role: str, survey: Survey, period: str, today: date) -> 
     company = targets.get("company", {})
     if headline is not None:
         lines.append(_line(_("总体满意度"), headline.satisfaction_rate, headline.satisfaction_ci_low,
-                           headline.satisfaction_ci_high, headline.n, company.get("satisfaction")))
+                           headline.satisfaction_ci_high, headline.n, company.get("satisfaction"), weighted_of(headline)))
         lines.append(_line(_("忠诚度"), headline.loyalty_rate, headline.loyalty_ci_low, headline.loyalty_ci_high,
                            headline.loyalty_base or 0, company.get("loyalty")))
     for port in ports:
         row = rows.get(port)
         if row is not None:
             lines.append(_line(port_name(port), row.satisfaction_rate, row.satisfaction_ci_low, row.satisfaction_ci_high,
-                               row.n, targets.get("ports", {}).get(port)))
+                               row.n, targets.get("ports", {}).get(port), weighted_of(row)))
     return Digest(
         user=user, role=role, period=period, survey=survey, ports=ports, lines=lines,
         approvals=plans_awaiting_review(user=user) if role == MANAGEMENT else [],
@@ -125,8 +127,8 @@ def digest_for(*, user, role: str, survey: Survey, period: str, today: date) -> 
     )
 
 
-def _line(label, rate, low, high, n, target) -> DigestLine:
-    return DigestLine(label, rate, low, high, n, target_check(low, high, target).label)
+def _line(label, rate, low, high, n, target, weighted=None) -> DigestLine:
+    return DigestLine(label, rate, low, high, n, target_check(low, high, target).label, weighted)
 
 
 def _send_one(*, digest: Digest, address: str, pack: bytes, now: datetime) -> bool:

@@ -208,3 +208,12 @@ def test_the_admin_lists_what_was_sent_and_deleting_a_row_sends_it_again(world, 
     assert "2026-11" in page and "boss" in page and "head" in page
     DigestSent.objects.filter(user=world["head"]).delete()
     assert digests_send(now=DEC_1) == 1 and mail.outbox[-1].to == ["head@example.com"]
+
+
+def test_a_weighted_wave_shows_its_weighted_figures_labelled_in_the_mail(world, packs, monkeypatch):
+    monkeypatch.setattr(MetricSnapshot, "weighted_rate", 0.6543, raising=False)
+    monkeypatch.setattr(MetricSnapshot, "weighted_ci", (0.6, 0.7), raising=False)
+    monkeypatch.setattr(MetricSnapshot, "n_eff", 123.4, raising=False)
+    digests_send(now=DEC_1)
+    head = next(message for message in mail.outbox if message.to == ["head@example.com"])
+    assert head.body.count("；加权 65.4%（95% 区间 60.0% – 70.0%，n_eff = 123.4）") == 2  # headline and property
