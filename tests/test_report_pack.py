@@ -75,6 +75,9 @@ def test_the_managements_pack_has_a_page_per_port_and_its_headlines_equal_the_sn
         assert image.convert("L").getextrema()[0] < 128
         assert image.height > image.width
 
+    fonts = subprocess.run(["pdffonts", str(tmp_path / "pack.pdf")], capture_output=True, text=True, check=True).stdout
+    assert "CJK" in fonts and all(line.split()[-5] == "yes" for line in fonts.splitlines()[2:])  # all embedded
+
     pages = pdf_pages_text(pdf, tmp_path)
     text = "\n".join(pages)
     headline = whole(survey)
@@ -124,6 +127,13 @@ def test_a_project_scorecard_pdf_shows_the_projects_headline(surveys, tmp_path):
     row = MetricSnapshot.objects.get(survey=survey, port="", project=project, stage="")
     pages = pdf_pages_text(scorecard_pdf(survey=survey, project=project, ports=list(PORTS), now=NOW), tmp_path)
     assert "阳光花园" in pages[0] and f"总体满意度 {pct(row.satisfaction_rate)}" in pages[0]
+
+
+def test_a_heads_scorecard_pdf_names_no_other_port(surveys, client, property_head, tmp_path):
+    client.force_login(property_head)
+    pdf = client.get("/reports/projects/SUN/scorecard.pdf?survey=2026-annual").content
+    text = "\n".join(pdf_pages_text(pdf, tmp_path))
+    assert "物业管理" in text and all(port_label(port) not in text for port in PORTS if port != "property")
 
 
 def test_the_downloads_are_pdfs_within_the_readers_scope(surveys, client, manager, property_head):
