@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 from whitenoise.compress import Compressor
 
@@ -61,7 +62,7 @@ INSTALLED_APPS = [
     "axes",
     # The project's apps, lowest layer first (an app imports only from apps above it in this list; see
     # tests/test_architecture.py): core ← departments ← owners ← surveys ← satisfaction ← improvement_plans
-    # ← feedback ← dashboards ← demo.
+    # ← feedback ← dashboards ← reports ← demo.
     "core",
     "departments",
     "owners",
@@ -70,6 +71,7 @@ INSTALLED_APPS = [
     "improvement_plans",
     "feedback",
     "dashboards",
+    "reports",
     "demo",
 ]
 
@@ -295,6 +297,12 @@ CELERY_BEAT_SCHEDULE = {
     "remind-overdue-action-items": {
         "task": "improvement_plans.tasks.remind_overdue_action_items",
         "schedule": timedelta(hours=24),
+    },
+    # Daily at 08:00 (CELERY_TIMEZONE): the first run of a month sends last month's digests; the later runs send
+    # only what is still due (a user added since, a send that failed), never a second copy (reports.DigestSent).
+    "monthly-digests": {
+        "task": "reports.tasks.send_monthly_digests",
+        "schedule": crontab(hour=8, minute=0),
     },
 }
 

@@ -32,6 +32,7 @@ urlpatterns = [
          name="password_reset_confirm"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("dashboards/", include("dashboards.urls")),
+    path("reports/", include("reports.urls")),
     path("surveys/", include("surveys.urls")),
     path("feedback/", include("feedback.urls")),
     path("owners/", include("owners.urls")),

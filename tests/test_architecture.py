@@ -19,6 +19,7 @@ LAYERS = (
     "improvement_plans",
     "feedback",
     "dashboards",
+    "reports",
     "demo",
     "config",
 )
