@@ -61,7 +61,7 @@ INSTALLED_APPS = [
     "axes",
     # The project's apps, lowest layer first (an app imports only from apps above it in this list; see
     # tests/test_architecture.py): core ← departments ← owners ← surveys ← satisfaction ← improvement_plans
-    # ← feedback ← dashboards ← demo.
+    # ← feedback ← followup ← dashboards ← demo.
     "core",
     "departments",
     "owners",
@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "satisfaction",
     "improvement_plans",
     "feedback",
+    "followup",
     "dashboards",
     "demo",
 ]
@@ -291,6 +292,16 @@ CELERY_BEAT_SCHEDULE = {
     "flush-pending-imports": {
         "task": "surveys.tasks.flush_pending_imports",
         "schedule": timedelta(seconds=METRICS_FLUSH_SECONDS),
+    },
+    # The follow-up tickets' SLA clock: overdue tickets go to the department head, later to management.
+    "escalate-overdue-tickets": {
+        "task": "followup.tasks.tickets_escalate_task",
+        "schedule": timedelta(minutes=15),
+    },
+    # Alert runs the broker never got (tickets are opened once whatever runs twice).
+    "sweep-alerts": {
+        "task": "followup.tasks.alerts_sweep",
+        "schedule": timedelta(hours=1),
     },
 }
 

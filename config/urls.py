@@ -34,6 +34,7 @@ urlpatterns = [
     path("dashboards/", include("dashboards.urls")),
     path("surveys/", include("surveys.urls")),
     path("feedback/", include("feedback.urls")),
+    path("followup/", include("followup.urls")),
     path("owners/", include("owners.urls")),
     path("plans/", include("improvement_plans.urls")),
     path("api/", include("config.api_urls")),

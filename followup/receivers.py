@@ -1,0 +1,44 @@
+"""The follow-up app listens to the layers below it: changed responses (alerts) and feedback records (tickets)."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+
+def alerts_when_responses_change(sender=None, *, survey_id: int, changes=None, **kwargs) -> None:
+    """Queue the alert run for the survey once the writer's transaction commits (only the changed answers read)."""
+    from followup.tasks import alerts_run_task
+
+    changed = None
+    if changes is not None:
+        changed = sorted({(c.after.project_id, c.after.answers) for c in changes if c.after is not None})
+        if not changed:
+            return
+
+    def enqueue() -> None:
+        try:
+            alerts_run_task.delay(survey_id, changed)
+        except Exception:  # broker down: the beat's sweep (changed=None) opens the tickets later
+            logger.warning("alert run for survey %s left to the sweep: broker unavailable", survey_id, exc_info=True)
+
+    transaction.on_commit(enqueue)
+
+
+def tickets_when_feedback_changes(sender=None, *, feedback_ids, **kwargs) -> None:
+    """Inside the writer's transaction: each feedback record has its ticket exactly when the record exists."""
+    from followup.services import tickets_sync_feedback
+
+    tickets_sync_feedback(feedback_ids=feedback_ids, now=timezone.now())
+
+
+def connect() -> None:
+    from feedback.events import feedback_changed
+    from surveys.events import responses_changed
+
+    responses_changed.connect(alerts_when_responses_change, dispatch_uid="followup.alerts")
+    feedback_changed.connect(tickets_when_feedback_changes, dispatch_uid="followup.feedback")

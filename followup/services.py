@@ -1,0 +1,377 @@
+"""Writes of the follow-up tickets: alerts → tickets, feedback → tickets, assign, notes, status, escalation.
+
+Every function takes ``now`` (the clock stays at the edge); the alert run is idempotent: one ticket per response,
+rule and port, so re-running it, re-importing a file or re-saving a response opens nothing new.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from core import text_limits
+from departments.models import Port
+from feedback.models import Feedback, FeedbackStatus
+from followup import notices
+from followup.models import (
+    CLOCK_STATUSES,
+    AlertRule,
+    Escalation,
+    PortSla,
+    RuleKind,
+    Ticket,
+    TicketNote,
+    TicketSource,
+    TicketStatus,
+)
+from followup.rules import Alert, QuestionSpec, RuleSpec, alerts_for_response
+from followup.selectors import ticket_assignable_users, user_may_work_ticket
+from surveys.answers import decode_answers
+from surveys.models import Response, ResponseComment, Survey
+from surveys.selectors import survey_answer_questions, survey_comment_questions
+
+DEFAULT_DUE_HOURS = 48
+DEFAULT_MANAGEMENT_AFTER_HOURS = 24
+
+# Who may move a ticket from which status to which (a reason is required for 无法解决).
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    TicketStatus.NEW: (TicketStatus.IN_PROGRESS, TicketStatus.UNRESOLVED),
+    TicketStatus.IN_PROGRESS: (TicketStatus.CALLED_BACK, TicketStatus.UNRESOLVED),
+    TicketStatus.CALLED_BACK: (TicketStatus.CLOSED, TicketStatus.IN_PROGRESS, TicketStatus.UNRESOLVED),
+    TicketStatus.CLOSED: (),
+    TicketStatus.UNRESOLVED: (),
+}
+
+
+# --- SLA -----------------------------------------------------------------------------------------------------------
+
+
+def port_sla(port: str) -> tuple[int, int]:
+    """(hours until due, hours after due until management hears) for a port; the defaults when none is set."""
+    sla = PortSla.objects.filter(port=port).first()
+    if sla is None:
+        return DEFAULT_DUE_HOURS, DEFAULT_MANAGEMENT_AFTER_HOURS
+    return sla.due_hours, sla.management_after_hours
+
+
+def port_sla_set(*, port: str, due_hours: int, management_after_hours: int) -> PortSla:
+    errors = {}
+    if due_hours is None or due_hours < 1:
+        errors["due_hours"] = "处理时限至少 1 小时"
+    if management_after_hours is None or management_after_hours < 0:
+        errors["management_after_hours"] = "升级时间不能为负数"
+    if errors:
+        raise ValidationError(errors)
+    sla, _created = PortSla.objects.update_or_create(
+        port=port, defaults={"due_hours": due_hours, "management_after_hours": management_after_hours}
+    )
+    return sla
+
+
+# --- Opening tickets -------------------------------------------------------------------------------------------------
+
+
+def _responsible_department(port: str):
+    return Port.objects.select_related("owner").get(code=port).owner
+
+
+def _ticket_open(*, now: datetime, **fields) -> Ticket:
+    due_hours, _after = port_sla(fields["port"])
+    ticket = Ticket(
+        department=_responsible_department(fields["port"]),
+        opened_at=now,
+        due_at=now + timedelta(hours=due_hours),
+        **fields,
+    )
+    ticket.full_clean(validate_unique=False, validate_constraints=False)
+    ticket.save()
+    return ticket
+
+
+def rules_for_survey(*, survey: Survey) -> list[AlertRule]:
+    """The active rules that apply to a wave: its own, its series', and those for every survey."""
+    return list(
+        AlertRule.objects.filter(is_active=True)
+        .filter(Q(survey=survey) | Q(survey__isnull=True, series_id=survey.series_id)
+                | Q(survey__isnull=True, series__isnull=True))
+        .order_by("id")
+    )
+
+
+def _low_score_pattern(positions: Sequence[int], threshold: int) -> str:
+    """A regex on the answer string: some character at one of these positions is 1…threshold."""
+    return "^(?:" + "|".join(f".{{{p}}}[1-{threshold}]" for p in sorted(positions)) + ")"
+
+
+def alerts_run(*, survey_id: int, changed: Iterable[tuple[int, str]] | None = None, now: datetime) -> list[Ticket]:
+    """Open the tickets the rules call for among a survey's responses (none twice); returns the new ones.
+
+    ``changed``: the (project id, answer string) of the responses that just changed, as ``responses_changed``
+    tells them; only responses with one of those pairs are read for the score rules (a superset of the changed
+    ones). None: read every low-scoring response of the survey. Keyword rules read the comments that hold a keyword.
+    """
+    survey = Survey.objects.select_related("series").get(pk=survey_id)
+    rules = rules_for_survey(survey=survey)
+    if not rules:
+        return []
+    answer_questions = survey_answer_questions(survey=survey)
+    comment_questions = survey_comment_questions(survey=survey)
+    specs = [QuestionSpec(q.code, q.label, q.kind, q.port) for q in [*answer_questions, *comment_questions]]
+    codes = [q.code for q in answer_questions]
+    rule_specs = [RuleSpec(r.pk, r.kind, r.threshold, tuple(r.keyword_list()), r.port) for r in rules]
+
+    candidates: set[int] = set()
+    score_rules = [r for r in rule_specs if r.kind in (RuleKind.HEADLINE_LOW, RuleKind.PORT_LOW)]
+    if score_rules:
+        kinds = {RuleKind.HEADLINE_LOW: ("headline",), RuleKind.PORT_LOW: ("port",)}
+        watched = {i for i, q in enumerate(answer_questions) for r in score_rules if q.kind in kinds[r.kind]}
+        if watched:
+            pattern = _low_score_pattern(watched, max(r.threshold for r in score_rules))
+            qs = Response.objects.filter(survey_id=survey_id, answers__regex=pattern)
+            if changed is not None:
+                pairs = {(int(p), a) for p, a in changed if re.match(pattern, a)}
+                if not pairs:
+                    qs = qs.none()
+                else:
+                    qs = qs.filter(project_id__in={p for p, _a in pairs}, answers__in={a for _p, a in pairs})
+            candidates |= set(qs.values_list("id", flat=True))
+    words = {w for r in rule_specs if r.kind == RuleKind.KEYWORD for w in r.keywords}
+    if words and comment_questions:
+        condition = Q()
+        for word in words:
+            condition |= Q(text__contains=word)
+        candidates |= set(
+            ResponseComment.objects.filter(response__survey_id=survey_id).filter(condition)
+            .values_list("response_id", flat=True)
+        )
+    if not candidates:
+        return []
+
+    existing: dict[int, set[tuple[int, str]]] = {}
+    for response_id, rule_id, port in Ticket.objects.filter(response_id__in=candidates).values_list(
+        "response_id", "rule_id", "port"
+    ):
+        existing.setdefault(response_id, set()).add((rule_id, port))
+    comments: dict[int, dict[str, str]] = {}
+    for response_id, code, text in ResponseComment.objects.filter(response_id__in=candidates).values_list(
+        "response_id", "question__code", "text"
+    ):
+        comments.setdefault(response_id, {})[code] = text
+    kind_of = {r.id: r.kind for r in rule_specs}
+    opened: list[Ticket] = []
+    responses = Response.objects.filter(pk__in=candidates).select_related("owner").order_by("id")
+    for response in responses:
+        alerts = alerts_for_response(
+            rules=rule_specs, questions=specs, scores=decode_answers(codes, response.answers),
+            comments=comments.get(response.pk, {}),
+        )
+        seen = existing.get(response.pk, set())
+        for alert in alerts:
+            if _already(alert, seen, kind_of):
+                continue
+            ticket = _alert_ticket(alert=alert, response=response, now=now)
+            if ticket is not None:
+                opened.append(ticket)
+                seen.add((alert.rule_id, alert.port))
+    if opened:
+        notices.tickets_opened_on_commit(ticket_ids=[t.pk for t in opened])
+    return opened
+
+
+def _already(alert: Alert, seen: set[tuple[int, str]], kind_of: dict[int, str]) -> bool:
+    # A port rule opens one ticket per port; the others one per response, wherever the first one went.
+    if kind_of[alert.rule_id] == RuleKind.PORT_LOW:
+        return (alert.rule_id, alert.port) in seen
+    return any(rule_id == alert.rule_id for rule_id, _port in seen)
+
+
+def _alert_ticket(*, alert: Alert, response: Response, now: datetime) -> Ticket | None:
+    try:
+        # A savepoint: a concurrent run that opened the same ticket first leaves this one out, nothing else.
+        with transaction.atomic():
+            return _ticket_open(
+                now=now,
+                source=TicketSource.ALERT,
+                port=alert.port,
+                project_id=response.project_id,
+                owner=response.owner,
+                response=response,
+                rule_id=alert.rule_id,
+                summary=alert.summary[:255],
+            )
+    except IntegrityError:
+        return None
+
+
+def _feedback_summary(feedback: Feedback) -> str:
+    return f"{feedback.get_kind_display()}：{feedback.description}"[:255]
+
+
+def tickets_sync_feedback(*, feedback_ids: Sequence[int], now: datetime) -> list[Ticket]:
+    """Keep one ticket per feedback record: open it for a record that is not closed, follow a changed port, project
+    or owner, and close it when the record is closed elsewhere. Returns the tickets opened."""
+    opened = []
+    tickets = {t.feedback_id: t for t in Ticket.objects.filter(feedback_id__in=feedback_ids)}
+    for feedback in Feedback.objects.filter(pk__in=feedback_ids).order_by("id"):
+        ticket = tickets.get(feedback.pk)
+        if ticket is None:
+            if feedback.status == FeedbackStatus.CLOSED:
+                continue
+            opened.append(
+                _ticket_open(
+                    now=now,
+                    source=TicketSource.FEEDBACK,
+                    port=feedback.port,
+                    project_id=feedback.project_id,
+                    owner=feedback.owner,
+                    feedback=feedback,
+                    summary=_feedback_summary(feedback),
+                )
+            )
+            continue
+        changed = []
+        if ticket.port != feedback.port:
+            ticket.port = feedback.port
+            ticket.department = _responsible_department(feedback.port)
+            changed += ["port", "department"]
+        for name in ("project_id", "owner_id"):
+            if getattr(ticket, name) != getattr(feedback, name):
+                setattr(ticket, name, getattr(feedback, name))
+                changed.append(name.removesuffix("_id"))
+        if ticket.summary != _feedback_summary(feedback):
+            ticket.summary = _feedback_summary(feedback)
+            changed.append("summary")
+        if feedback.status == FeedbackStatus.CLOSED and ticket.is_open:
+            ticket.status = TicketStatus.CLOSED
+            ticket.closed_at = now
+            changed += ["status", "closed_at"]
+        if changed:
+            ticket.save(update_fields=changed)
+    if opened:
+        notices.tickets_opened_on_commit(ticket_ids=[t.pk for t in opened])
+    return opened
+
+
+# --- Working a ticket ---------------------------------------------------------------------------------------------------
+
+
+def _require_worker(user, ticket: Ticket) -> None:
+    if not user_may_work_ticket(user, ticket):
+        raise PermissionDenied("只有责任部门、处理人或品牌客服专员可以处理此工单")
+
+
+@transaction.atomic
+def ticket_assign(*, ticket: Ticket, assignee, by, now: datetime) -> Ticket:
+    """Give the ticket to a member of the responsible department; a new ticket is then being worked (处理中)."""
+    _require_worker(by, ticket)
+    if not ticket.is_open:
+        raise ValidationError({"assignee": "工单已结束，不能再分派"})
+    if assignee is None or not ticket_assignable_users(ticket=ticket).filter(pk=assignee.pk).exists():
+        raise ValidationError({"assignee": "请选择责任部门的成员"})
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    fields = ["assignee"]
+    ticket.assignee = assignee
+    if ticket.status == TicketStatus.NEW:
+        ticket.status = TicketStatus.IN_PROGRESS
+        fields.append("status")
+    ticket._change_reason = f"分派给 {assignee.get_full_name() or assignee.get_username()}"
+    ticket.save(update_fields=fields)
+    _follow_feedback(ticket, now=now)
+    if assignee != by:
+        notices.ticket_assigned_on_commit(ticket_id=ticket.pk)
+    return ticket
+
+
+def ticket_note_add(*, ticket: Ticket, text: str, by, now: datetime) -> TicketNote:
+    _require_worker(by, ticket)
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({"text": "请填写跟进记录"})
+    if len(text) > text_limits.NOTE:
+        raise ValidationError({"text": f"跟进记录过长：最多 {text_limits.NOTE} 个字符"})
+    return TicketNote.objects.create(ticket=ticket, author=by, text=text, created_at=now)
+
+
+@transaction.atomic
+def ticket_transition(*, ticket: Ticket, status: str, by, now: datetime, reason: str = "") -> Ticket:
+    """Move the ticket along 新建 → 处理中 → 已回访 → 关闭, or to 无法解决 with a reason."""
+    _require_worker(by, ticket)
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    if status not in TRANSITIONS.get(ticket.status, ()):
+        label = TicketStatus(status).label if status in TicketStatus.values else status
+        raise ValidationError({"status": f"工单当前为“{ticket.get_status_display()}”，不能改为“{label}”"})
+    reason = (reason or "").strip()
+    if status == TicketStatus.UNRESOLVED and not reason:
+        raise ValidationError({"reason": "标记为无法解决时必须填写原因"})
+    if len(reason) > text_limits.NOTE:
+        raise ValidationError({"reason": f"原因过长：最多 {text_limits.NOTE} 个字符"})
+    fields = ["status"]
+    ticket.status = status
+    if status == TicketStatus.UNRESOLVED:
+        ticket.unresolved_reason = reason
+        fields.append("unresolved_reason")
+    if status in (TicketStatus.CLOSED, TicketStatus.UNRESOLVED):
+        ticket.closed_at = now
+        fields.append("closed_at")
+    ticket.save(update_fields=fields)
+    if reason:
+        TicketNote.objects.create(ticket=ticket, author=by, text=f"无法解决：{reason}", created_at=now)
+    _follow_feedback(ticket, now=now)
+    return ticket
+
+
+def _follow_feedback(ticket: Ticket, *, now: datetime) -> None:
+    """A ticket worked on moves its feedback record along: 处理中 while open, 已关闭 when it ends."""
+    if ticket.feedback_id is None:
+        return
+    from feedback.services import feedback_update
+
+    feedback = Feedback.objects.get(pk=ticket.feedback_id)
+    wanted = FeedbackStatus.IN_PROGRESS if ticket.is_open and ticket.status != TicketStatus.NEW else None
+    if not ticket.is_open:
+        wanted = FeedbackStatus.CLOSED
+    if wanted is None or feedback.status == wanted:
+        return
+    closed_on = max(timezone.localdate(now), feedback.received_on) if wanted == FeedbackStatus.CLOSED else None
+    feedback_update(
+        feedback=feedback, kind=feedback.kind, project=feedback.project, port=feedback.port,
+        received_on=feedback.received_on, description=feedback.description, severity=feedback.severity,
+        status=wanted, closed_on=closed_on, owner=feedback.owner, unit=feedback.unit, reference=feedback.reference,
+    )
+
+
+# --- The SLA clock --------------------------------------------------------------------------------------------------------
+
+
+def tickets_escalate(*, now: datetime) -> dict[str, list[int]]:
+    """Overdue tickets still unanswered (新建/处理中) go to the department head; those still so
+    ``management_after_hours`` later go to management. Each step happens once; returns the ids moved per step."""
+    moved: dict[str, list[int]] = {"head": [], "management": []}
+    slas = {sla.port: sla.management_after_hours for sla in PortSla.objects.all()}
+    with transaction.atomic():
+        overdue = Ticket.objects.select_for_update().filter(
+            status__in=CLOCK_STATUSES, due_at__lt=now, escalation__lt=Escalation.MANAGEMENT
+        ).order_by("id")
+        for ticket in overdue:
+            after = timedelta(hours=slas.get(ticket.port, DEFAULT_MANAGEMENT_AFTER_HOURS))
+            if ticket.escalation == Escalation.NONE:
+                ticket.escalation = Escalation.HEAD
+                step = "head"
+            elif now > ticket.due_at + after:
+                ticket.escalation = Escalation.MANAGEMENT
+                step = "management"
+            else:
+                continue
+            ticket.escalated_at = now
+            ticket._change_reason = "逾期升级"
+            ticket.save(update_fields=["escalation", "escalated_at"])
+            moved[step].append(ticket.pk)
+        if moved["head"] or moved["management"]:
+            notices.tickets_escalated_on_commit(head_ids=moved["head"], management_ids=moved["management"])
+    return moved

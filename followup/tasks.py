@@ -1,0 +1,31 @@
+"""Celery tasks of the follow-up app: thin, they call ``followup.services``."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.utils import timezone
+
+from followup import services
+
+
+@shared_task(acks_late=True)
+def alerts_run_task(survey_id: int, changed: list[list] | None = None) -> int:
+    """Open the tickets for a survey's changed responses (idempotent: a rerun opens nothing new)."""
+    pairs = None if changed is None else [(int(p), str(a)) for p, a in changed]
+    return len(services.alerts_run(survey_id=survey_id, changed=pairs, now=timezone.now()))
+
+
+@shared_task
+def alerts_sweep() -> int:
+    """The safety net for runs the broker never got: every open survey, every low response (nothing twice)."""
+    from surveys.models import Survey
+
+    return sum(
+        len(services.alerts_run(survey_id=pk, now=timezone.now()))
+        for pk in Survey.objects.filter(closed_at__isnull=True).order_by("id").values_list("id", flat=True)
+    )
+
+
+@shared_task
+def tickets_escalate_task() -> dict[str, list[int]]:
+    return services.tickets_escalate(now=timezone.now())
