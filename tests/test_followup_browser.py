@@ -42,7 +42,7 @@ def test_a_keyed_1_1_1_response_becomes_a_ticket_the_property_head_works_to_the_
     login(page, property_head)
     page.goto(f"{page.base_url}/")
     entry = page.locator("#todo .todo-tickets_open a")
-    assert "#%d" % ticket.pk in entry.inner_text() and "总体满意度 1 分" in entry.inner_text()
+    assert f"#{ticket.pk}" in entry.inner_text() and "总体满意度 1 分" in entry.inner_text()
     screenshot(page, "followup-home-todo")
     entry.click()
     page.wait_for_selector("#assign-form")
