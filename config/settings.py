@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 from whitenoise.compress import Compressor
 
@@ -297,6 +298,11 @@ CELERY_BEAT_SCHEDULE = {
     "escalate-overdue-tickets": {
         "task": "followup.tasks.tickets_escalate_task",
         "schedule": timedelta(minutes=15),
+    },
+    # Each user's to-do list by e-mail, once a day (kind todo_digest, switchable per user).
+    "todo-digest": {
+        "task": "dashboards.tasks.todo_digest_task",
+        "schedule": crontab(hour=8, minute=0),
     },
     # Alert runs the broker never got (tickets are opened once whatever runs twice).
     "sweep-alerts": {

@@ -11,8 +11,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
+from core.notifications import notification_kind_register, notification_send
 from departments.selectors import ports_owned_by, user_may_enter_data
 from feedback.selectors import callback_due_list
 from followup.selectors import (
@@ -115,3 +119,30 @@ def todo_for(*, user, today: date, now: datetime) -> list[TodoEntry]:
     if user_is_management(user):
         entries += todo_for_management(user=user)
     return entries
+
+
+# --- The morning digest: the same list by e-mail ----------------------------------------------------------------------
+
+TODO_DIGEST = "todo_digest"
+
+
+def register_notices() -> None:
+    notification_kind_register(TODO_DIGEST, _("每日待办摘要"), _("每天早上把首页的待办事项发到邮箱（没有待办时不发）"))
+
+
+def todo_digest_body(entries: list[TodoEntry]) -> str:
+    base = getattr(settings, "SITE_URL", "").rstrip("/")
+    lines = [f"- {e.text}{'（' + e.detail + '）' if e.detail else ''}\n  {base}{e.url}" for e in entries]
+    return "您今天的待办事项：\n\n" + "\n".join(lines) + "\n"
+
+
+def todo_digest_send(*, today: date, now: datetime) -> int:
+    """Mail each active user with an address and something to do their to-do list; returns how many were written to."""
+    sent = 0
+    for user in get_user_model().objects.filter(is_active=True).exclude(email="").order_by("id"):
+        entries = todo_for(user=user, today=today, now=now)
+        if entries:
+            notification_send(users=[user], kind=TODO_DIGEST, subject=f"【待办】{len(entries)} 项待处理",
+                              body=todo_digest_body(entries))
+            sent += 1
+    return sent

@@ -116,3 +116,24 @@ def test_every_todo_link_opens_for_its_user(client, staff, property_head, manage
 def test_a_user_without_a_role_has_no_todo(client, django_user_model):
     user = django_user_model.objects.create_user("nobody", password="x")
     assert todo(client, user) == {}
+
+
+def test_the_morning_digest_mails_each_user_their_list_unless_turned_off(staff, property_head, manager,
+                                                                         django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    from core.notifications import notification_set
+    from dashboards.tasks import todo_digest_task
+
+    for user, address in ((staff, "staff@example.com"), (property_head, "head@example.com"),
+                          (manager, "boss@example.com")):
+        user.email = address
+        user.save()
+    late = ticket("property", hours_left=-30, escalation=Escalation.MANAGEMENT)
+    notification_set(user=manager, kind="todo_digest", enabled=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert todo_digest_task() == 3  # three lists; the manager turned the digest off
+    by_address = {m.to[0]: m for m in mail.outbox}
+    assert set(by_address) == {"staff@example.com", "head@example.com"}
+    assert reverse("followup:detail", args=[late.pk]) in by_address["head@example.com"].body
+    assert "未分派" in by_address["staff@example.com"].body

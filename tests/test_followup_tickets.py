@@ -317,3 +317,14 @@ def test_a_notice_can_be_turned_off_per_user(project, property_head, django_capt
         complaint(project)
     assert mail.outbox == []
     assert Membership.objects.filter(user=property_head, is_head=True).exists()
+
+
+def test_the_backfill_command_opens_tickets_for_open_records_once(project):
+    from django.core.management import call_command
+
+    complaint(project)
+    Ticket.objects.all().delete()  # as if recorded before tickets existed
+    complaint(project, status="closed", closed_on=date(2026, 5, 2))
+    call_command("tickets_from_feedback")
+    call_command("tickets_from_feedback")
+    assert list(Ticket.objects.values_list("feedback__status", flat=True)) == ["open"]
