@@ -9,6 +9,10 @@ from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
+# Above this many changed responses (a big import) the task scans the survey's low answers instead of receiving
+# every (project, answers) pair: one indexed regex scan costs less than megabytes of task arguments.
+CHANGED_PAIRS_LIMIT = 2000
+
 
 def alerts_when_responses_change(sender=None, *, survey_id: int, changes=None, **kwargs) -> None:
     """Queue the alert run for the survey once the writer's transaction commits (only the changed answers read)."""
@@ -19,6 +23,8 @@ def alerts_when_responses_change(sender=None, *, survey_id: int, changes=None, *
         changed = sorted({(c.after.project_id, c.after.answers) for c in changes if c.after is not None})
         if not changed:
             return
+        if len(changed) > CHANGED_PAIRS_LIMIT:
+            changed = None
 
     def enqueue() -> None:
         try:

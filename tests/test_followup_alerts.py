@@ -183,3 +183,20 @@ def test_an_imported_file_opens_its_tickets_and_the_same_file_again_opens_none(w
             responses_import(survey=survey, data=data, file_name="w.xlsx")
     assert sorted(Ticket.objects.values_list("owner__name", flat=True)) == ["丙", "甲"]
     assert set(Ticket.objects.values_list("source", flat=True)) == {TicketSource.ALERT}
+
+
+def test_a_big_change_asks_for_a_scan_of_the_survey_instead_of_carrying_every_answer(world, monkeypatch):
+    from followup import receivers
+    from followup.tasks import alerts_run_task
+    from surveys.events import ResponseChange, ResponseState
+
+    sent = []
+    monkeypatch.setattr(alerts_run_task, "delay", lambda *args: sent.append(args))
+    monkeypatch.setattr(receivers.transaction, "on_commit", lambda callback: callback())
+    _project, _owners, survey = world
+    small = [ResponseChange(None, ResponseState(1, "stable", "111"))]
+    big = [ResponseChange(None, ResponseState(1, "stable", f"{i:05d}")) for i in range(receivers.CHANGED_PAIRS_LIMIT + 1)]
+    receivers.alerts_when_responses_change(survey_id=survey.pk, changes=small)
+    receivers.alerts_when_responses_change(survey_id=survey.pk, changes=big)
+    receivers.alerts_when_responses_change(survey_id=survey.pk, changes=[ResponseChange(small[0].after, None)])
+    assert sent == [(survey.pk, [(1, "111")]), (survey.pk, None)]  # a deletion alone asks for nothing
