@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -28,6 +29,7 @@ from improvement_plans.selectors import action_items_due, plans_awaiting_review,
 from surveys.models import ImportJob, Survey
 
 FAILED_IMPORTS_DAYS = 7
+CALLBACKS_DUE_CACHE_SECONDS = 300
 SHOWN = 5  # entries listed one by one per kind; more are counted and linked
 
 
@@ -55,7 +57,9 @@ def todo_for_staff(*, today: date, now: datetime) -> list[TodoEntry]:
     for job in failed[:SHOWN]:
         entries.append(TodoEntry("imports_failed", f"导入“{job.file_name}”有错误，未写入",
                                  reverse("surveys:import_job", args=[job.pk]), urgent=True))
-    due = len(callback_due_list(today=today))
+    # The due list walks the roster: counted once per few minutes, not on every home page view.
+    due = cache.get_or_set(f"todo:callbacks-due:{today.isoformat()}", lambda: len(callback_due_list(today=today)),
+                           CALLBACKS_DUE_CACHE_SECONDS)
     if due:
         entries.append(TodoEntry("callbacks_due", f"{due} 位业主到了回访时间", reverse("feedback:callbacks")))
     unassigned = tickets_unassigned().count()

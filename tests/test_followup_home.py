@@ -137,3 +137,13 @@ def test_the_morning_digest_mails_each_user_their_list_unless_turned_off(staff, 
     assert set(by_address) == {"staff@example.com", "head@example.com"}
     assert reverse("followup:detail", args=[late.pk]) in by_address["head@example.com"].body
     assert "未分派" in by_address["staff@example.com"].body
+
+
+def test_staff_see_callbacks_due_linking_to_the_callback_list(client, staff):
+    from owners.models import Owner
+
+    project = Project.objects.create(code="P9", name="和园")
+    # The seeded rules call run-in owners at 3, 6 and 12 months (± 15 days): this owner is due today.
+    Owner.objects.create(project=project, unit="1-1-101", name="赵六",
+                         move_in_date=timezone.localdate() - timedelta(days=91))
+    assert todo(client, staff)["callbacks_due"] == [reverse("feedback:callbacks")]

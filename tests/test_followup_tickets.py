@@ -328,3 +328,32 @@ def test_the_backfill_command_opens_tickets_for_open_records_once(project):
     call_command("tickets_from_feedback")
     call_command("tickets_from_feedback")
     assert list(Ticket.objects.values_list("feedback__status", flat=True)) == ["open"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [({"threshold": "5"}, "threshold", "低分阈值必须在 1–4 之间"),
+     ({"kind": "keyword", "keywords": " "}, "keywords", "关键词规则至少要有一个关键词"),
+     ({"name": ""}, "name", "请填写名称")],
+)
+def test_a_bad_rule_is_refused_in_chinese_keeping_the_input(client, staff, fields, field, message):
+    client.force_login(staff)
+    data = {"name": "物业低分", "kind": "port_low", "threshold": "2", "keywords": "", "port": "property",
+            "is_active": "on"} | fields
+    html = client.post(reverse("followup:rule_new"), data).content.decode()
+    assert message in html and "is-invalid" in html
+    assert not Ticket.objects.exists()
+
+
+def test_staff_add_a_rule_for_one_series(client, staff):
+    from followup.models import AlertRule
+    from surveys.models import SurveySeries
+
+    series = SurveySeries.objects.order_by("id").first()
+    client.force_login(staff)
+    response = client.post(reverse("followup:rule_new"), {"name": "交付触点低分", "kind": "headline_low", "threshold": "3",
+                                                          "series": series.pk, "port": "engineering", "is_active": "on"})
+    assert response.status_code == 302
+    rule = AlertRule.objects.get(name="交付触点低分")
+    assert (rule.series, rule.threshold, rule.port) == (series, 3, "engineering")
+    assert "交付触点低分" in client.get(reverse("followup:settings")).content.decode()
