@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from core import text_limits
 from departments.models import Port
@@ -37,6 +38,8 @@ from surveys.models import Response, ResponseComment, Survey
 from surveys.selectors import survey_answer_questions, survey_comment_questions
 
 DEFAULT_DUE_HOURS = 48
+# Candidate responses read per round trip (ids in one IN list: well under SQLite's variable limit).
+CANDIDATE_BATCH = 2000
 DEFAULT_MANAGEMENT_AFTER_HOURS = 24
 
 # Who may move a ticket from which status to which (a reason is required for 无法解决).
@@ -153,34 +156,66 @@ def alerts_run(*, survey_id: int, changed: Iterable[tuple[int, str]] | None = No
     if not candidates:
         return []
 
-    existing: dict[int, set[tuple[int, str]]] = {}
-    for response_id, rule_id, port in Ticket.objects.filter(response_id__in=candidates).values_list(
-        "response_id", "rule_id", "port"
-    ):
-        existing.setdefault(response_id, set()).add((rule_id, port))
-    comments: dict[int, dict[str, str]] = {}
-    for response_id, code, text in ResponseComment.objects.filter(response_id__in=candidates).values_list(
-        "response_id", "question__code", "text"
-    ):
-        comments.setdefault(response_id, {})[code] = text
     kind_of = {r.id: r.kind for r in rule_specs}
-    opened: list[Ticket] = []
-    responses = Response.objects.filter(pk__in=candidates).select_related("owner").order_by("id")
-    for response in responses:
-        alerts = alerts_for_response(
-            rules=rule_specs, questions=specs, scores=decode_answers(codes, response.answers),
-            comments=comments.get(response.pk, {}),
-        )
-        seen = existing.get(response.pk, set())
-        for alert in alerts:
-            if _already(alert, seen, kind_of):
-                continue
-            ticket = _alert_ticket(alert=alert, response=response, now=now)
-            if ticket is not None:
-                opened.append(ticket)
+    new: list[Ticket] = []
+    departments: dict[str, object] = {}
+    due_hours: dict[str, int] = {}
+    ordered = sorted(candidates)
+    for start in range(0, len(ordered), CANDIDATE_BATCH):
+        batch = ordered[start:start + CANDIDATE_BATCH]
+        existing: dict[int, set[tuple[int, str]]] = {}
+        for response_id, rule_id, port in Ticket.objects.filter(response_id__in=batch).values_list(
+            "response_id", "rule_id", "port"
+        ):
+            existing.setdefault(response_id, set()).add((rule_id, port))
+        comments: dict[int, dict[str, str]] = {}
+        for response_id, code, text in ResponseComment.objects.filter(response_id__in=batch).values_list(
+            "response_id", "question__code", "text"
+        ):
+            comments.setdefault(response_id, {})[code] = text
+        for response in Response.objects.filter(pk__in=batch).select_related("owner").order_by("id"):
+            alerts = alerts_for_response(
+                rules=rule_specs, questions=specs, scores=decode_answers(codes, response.answers),
+                comments=comments.get(response.pk, {}),
+            )
+            seen = existing.get(response.pk, set())
+            for alert in alerts:
+                if _already(alert, seen, kind_of):
+                    continue
+                if alert.port not in departments:
+                    departments[alert.port] = _responsible_department(alert.port)
+                    due_hours[alert.port] = port_sla(alert.port)[0]
+                new.append(Ticket(
+                    source=TicketSource.ALERT, port=alert.port, department=departments[alert.port],
+                    project_id=response.project_id, owner=response.owner, response=response, rule_id=alert.rule_id,
+                    summary=alert.summary[:255], opened_at=now, due_at=now + timedelta(hours=due_hours[alert.port]),
+                ))
                 seen.add((alert.rule_id, alert.port))
+    opened = _tickets_insert(new)
     if opened:
         notices.tickets_opened_on_commit(ticket_ids=[t.pk for t in opened])
+    return opened
+
+
+def _tickets_insert(tickets: list[Ticket]) -> list[Ticket]:
+    """Insert the new tickets in batches (with their history rows); if a concurrent run opened some of them
+    first (the unique constraint), insert one by one and leave those out."""
+    if not tickets:
+        return []
+    try:
+        with transaction.atomic():
+            return bulk_create_with_history(tickets, Ticket, batch_size=500, default_change_reason="问卷预警")
+    except IntegrityError:
+        pass
+    opened = []
+    for ticket in tickets:
+        try:
+            with transaction.atomic():
+                ticket.pk = None
+                ticket.save()
+                opened.append(ticket)
+        except IntegrityError:
+            continue
     return opened
 
 
@@ -189,24 +224,6 @@ def _already(alert: Alert, seen: set[tuple[int, str]], kind_of: dict[int, str]) 
     if kind_of[alert.rule_id] == RuleKind.PORT_LOW:
         return (alert.rule_id, alert.port) in seen
     return any(rule_id == alert.rule_id for rule_id, _port in seen)
-
-
-def _alert_ticket(*, alert: Alert, response: Response, now: datetime) -> Ticket | None:
-    try:
-        # A savepoint: a concurrent run that opened the same ticket first leaves this one out, nothing else.
-        with transaction.atomic():
-            return _ticket_open(
-                now=now,
-                source=TicketSource.ALERT,
-                port=alert.port,
-                project_id=response.project_id,
-                owner=response.owner,
-                response=response,
-                rule_id=alert.rule_id,
-                summary=alert.summary[:255],
-            )
-    except IntegrityError:
-        return None
 
 
 def _feedback_summary(feedback: Feedback) -> str:

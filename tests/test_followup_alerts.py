@@ -200,3 +200,19 @@ def test_a_big_change_asks_for_a_scan_of_the_survey_instead_of_carrying_every_an
     receivers.alerts_when_responses_change(survey_id=survey.pk, changes=big)
     receivers.alerts_when_responses_change(survey_id=survey.pk, changes=[ResponseChange(small[0].after, None)])
     assert sent == [(survey.pk, [(1, "111")]), (survey.pk, None)]  # a deletion alone asks for nothing
+
+
+def test_tickets_a_concurrent_run_opened_first_are_left_out_and_the_rest_inserted(world, django_capture_on_commit_callbacks):
+    from followup.services import _tickets_insert
+
+    _project, owners, survey = world
+    first = submit(survey, owners[0], django_capture_on_commit_callbacks, overall=1)
+    second = submit(survey, owners[1], django_capture_on_commit_callbacks, overall=5)
+    taken = Ticket.objects.get(response=first)
+    now = datetime(2026, 3, 6, tzinfo=SHANGHAI)
+    copies = [Ticket(source="alert", port=taken.port, department=taken.department, project=taken.project,
+                     owner=response.owner, response=response, rule=taken.rule, summary="x", opened_at=now, due_at=now)
+              for response in (first, second)]
+    opened = _tickets_insert(copies)
+    assert [t.response for t in opened] == [second]
+    assert Ticket.objects.count() == 2 and Ticket.objects.get(response=second).history.count() == 1
