@@ -16,12 +16,19 @@ CHANGED_PAIRS_LIMIT = 2000
 
 def alerts_when_responses_change(sender=None, *, survey_id: int, changes=None, **kwargs) -> None:
     """Queue the alert run for the survey once the writer's transaction commits (only the changed answers read)."""
+    import re
+
+    from followup.services import alert_watch
     from followup.tasks import alerts_run_task
 
     changed = None
     if changes is not None:
-        changed = sorted({(c.after.project_id, c.after.answers) for c in changes if c.after is not None})
-        if not changed:
+        pattern, reads_comments = alert_watch(survey_id=survey_id)
+        low = re.compile(pattern) if pattern else None
+        # Only the low answers travel: a response that scores no watched item low cannot raise a score alert.
+        changed = sorted({(c.after.project_id, c.after.answers) for c in changes
+                          if c.after is not None and low is not None and low.match(c.after.answers)})
+        if not changed and not (reads_comments and any(c.after is not None for c in changes)):
             return
         if len(changed) > CHANGED_PAIRS_LIMIT:
             changed = None

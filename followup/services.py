@@ -112,47 +112,69 @@ def _low_score_pattern(positions: Sequence[int], threshold: int) -> str:
     return "^(?:" + "|".join(f".{{{p}}}[1-{threshold}]" for p in sorted(positions)) + ")"
 
 
-def alerts_run(*, survey_id: int, changed: Iterable[tuple[int, str]] | None = None, now: datetime) -> list[Ticket]:
+def _survey_rules(survey: Survey):
+    rules = rules_for_survey(survey=survey)
+    answer_questions = survey_answer_questions(survey=survey)
+    comment_questions = survey_comment_questions(survey=survey)
+    rule_specs = [RuleSpec(r.pk, r.kind, r.threshold, tuple(r.keyword_list()), r.port) for r in rules]
+    score_rules = [r for r in rule_specs if r.kind in (RuleKind.HEADLINE_LOW, RuleKind.PORT_LOW)]
+    kinds = {RuleKind.HEADLINE_LOW: "headline", RuleKind.PORT_LOW: "port"}
+    watched = {i for i, q in enumerate(answer_questions) for r in score_rules if q.kind == kinds[r.kind]}
+    pattern = _low_score_pattern(watched, max(r.threshold for r in score_rules)) if watched else None
+    words = sorted({w for r in rule_specs if r.kind == RuleKind.KEYWORD for w in r.keywords}) if comment_questions else []
+    return rule_specs, answer_questions, comment_questions, pattern, words
+
+
+def alert_watch(*, survey_id: int) -> tuple[str | None, bool]:
+    """What the survey's rules look at: the regex an answer string must match to be worth reading (None: no score
+    rule), and whether comments are read (a keyword rule and a comment question). The receiver uses it to send the
+    task only the low answers of a change, and nothing when nothing can match."""
+    survey = Survey.objects.get(pk=survey_id)
+    _specs, _answers, _comments, pattern, words = _survey_rules(survey)
+    return pattern, bool(words)
+
+
+def alerts_run(
+    *,
+    survey_id: int,
+    changed: Iterable[tuple[int, str]] | None = None,
+    updated_since: datetime | None = None,
+    now: datetime,
+) -> list[Ticket]:
     """Open the tickets the rules call for among a survey's responses (none twice); returns the new ones.
 
     ``changed``: the (project id, answer string) of the responses that just changed, as ``responses_changed``
     tells them; only responses with one of those pairs are read for the score rules (a superset of the changed
-    ones). None: read every low-scoring response of the survey. Keyword rules read the comments that hold a keyword.
+    ones). None: read every low-scoring response of the survey (``updated_since``: only those changed since).
+    Keyword rules read the comments that hold a keyword.
     """
     survey = Survey.objects.select_related("series").get(pk=survey_id)
-    rules = rules_for_survey(survey=survey)
-    if not rules:
+    rule_specs, answer_questions, comment_questions, pattern, words = _survey_rules(survey)
+    if not rule_specs:
         return []
-    answer_questions = survey_answer_questions(survey=survey)
-    comment_questions = survey_comment_questions(survey=survey)
     specs = [QuestionSpec(q.code, q.label, q.kind, q.port) for q in [*answer_questions, *comment_questions]]
     codes = [q.code for q in answer_questions]
-    rule_specs = [RuleSpec(r.pk, r.kind, r.threshold, tuple(r.keyword_list()), r.port) for r in rules]
 
     candidates: set[int] = set()
-    score_rules = [r for r in rule_specs if r.kind in (RuleKind.HEADLINE_LOW, RuleKind.PORT_LOW)]
-    if score_rules:
-        kinds = {RuleKind.HEADLINE_LOW: ("headline",), RuleKind.PORT_LOW: ("port",)}
-        watched = {i for i, q in enumerate(answer_questions) for r in score_rules if q.kind in kinds[r.kind]}
-        if watched:
-            pattern = _low_score_pattern(watched, max(r.threshold for r in score_rules))
-            qs = Response.objects.filter(survey_id=survey_id, answers__regex=pattern)
-            if changed is not None:
-                pairs = {(int(p), a) for p, a in changed if re.match(pattern, a)}
-                if not pairs:
-                    qs = qs.none()
-                else:
-                    qs = qs.filter(project_id__in={p for p, _a in pairs}, answers__in={a for _p, a in pairs})
-            candidates |= set(qs.values_list("id", flat=True))
-    words = {w for r in rule_specs if r.kind == RuleKind.KEYWORD for w in r.keywords}
-    if words and comment_questions:
+    if pattern is not None:
+        qs = Response.objects.filter(survey_id=survey_id, answers__regex=pattern)
+        if updated_since is not None:
+            qs = qs.filter(updated_at__gte=updated_since)
+        if changed is not None:
+            pairs = {(int(p), a) for p, a in changed if re.match(pattern, a)}
+            if not pairs:
+                qs = qs.none()
+            else:
+                qs = qs.filter(project_id__in={p for p, _a in pairs}, answers__in={a for _p, a in pairs})
+        candidates |= set(qs.values_list("id", flat=True))
+    if words:
         condition = Q()
         for word in words:
             condition |= Q(text__contains=word)
-        candidates |= set(
-            ResponseComment.objects.filter(response__survey_id=survey_id).filter(condition)
-            .values_list("response_id", flat=True)
-        )
+        comments_qs = ResponseComment.objects.filter(response__survey_id=survey_id).filter(condition)
+        if updated_since is not None:
+            comments_qs = comments_qs.filter(response__updated_at__gte=updated_since)
+        candidates |= set(comments_qs.values_list("response_id", flat=True))
     if not candidates:
         return []
 

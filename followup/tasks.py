@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from celery import shared_task
 from django.utils import timezone
 
@@ -15,13 +17,18 @@ def alerts_run_task(survey_id: int, changed: list[list] | None = None) -> int:
     return len(services.alerts_run(survey_id=survey_id, changed=pairs, now=timezone.now()))
 
 
+# The sweep runs hourly (config/settings.py); it re-reads what changed in twice that window.
+SWEEP_LOOKBACK = timedelta(hours=2)
+
+
 @shared_task
 def alerts_sweep() -> int:
-    """The safety net for runs the broker never got: every open survey, every low response (nothing twice)."""
+    """The safety net for runs the broker never got: every open survey's low responses changed lately."""
     from surveys.models import Survey
 
+    now = timezone.now()
     return sum(
-        len(services.alerts_run(survey_id=pk, now=timezone.now()))
+        len(services.alerts_run(survey_id=pk, updated_since=now - SWEEP_LOOKBACK, now=now))
         for pk in Survey.objects.filter(closed_at__isnull=True).order_by("id").values_list("id", flat=True)
     )
 

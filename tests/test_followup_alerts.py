@@ -195,11 +195,34 @@ def test_a_big_change_asks_for_a_scan_of_the_survey_instead_of_carrying_every_an
     monkeypatch.setattr(receivers.transaction, "on_commit", lambda callback: callback())
     _project, _owners, survey = world
     small = [ResponseChange(None, ResponseState(1, "stable", "111"))]
-    big = [ResponseChange(None, ResponseState(1, "stable", f"{i:05d}")) for i in range(receivers.CHANGED_PAIRS_LIMIT + 1)]
-    receivers.alerts_when_responses_change(survey_id=survey.pk, changes=small)
+
+    def low(i: int) -> str:  # distinct answer strings whose first (headline) item scores 1
+        digits = "".join(str(1 + (i // 5**k) % 5) for k in range(7))
+        return "1" + digits
+
+    big = [ResponseChange(None, ResponseState(1, "stable", low(i))) for i in range(receivers.CHANGED_PAIRS_LIMIT + 1)]
+    high = [ResponseChange(None, ResponseState(1, "stable", "5554444")), ResponseChange(None, ResponseState(2, "stable", "333"))]
+    receivers.alerts_when_responses_change(survey_id=survey.pk, changes=small + high)
     receivers.alerts_when_responses_change(survey_id=survey.pk, changes=big)
     receivers.alerts_when_responses_change(survey_id=survey.pk, changes=[ResponseChange(small[0].after, None)])
-    assert sent == [(survey.pk, [(1, "111")]), (survey.pk, None)]  # a deletion alone asks for nothing
+    receivers.alerts_when_responses_change(survey_id=survey.pk, changes=high)
+    # Only low answers travel; a deletion alone, or only high scores (no comment question), ask for nothing.
+    assert sent == [(survey.pk, [(1, "111")]), (survey.pk, None)]
+
+
+def test_the_hourly_sweep_reads_only_responses_changed_in_its_lookback(world, django_capture_on_commit_callbacks, monkeypatch):
+    from followup import tasks
+    from surveys.models import Response
+
+    _project, owners, survey = world
+    response = submit(survey, owners[0], django_capture_on_commit_callbacks, overall=1)
+    Ticket.objects.all().delete()  # as if the broker had lost the run
+    Response.objects.filter(pk=response.pk).update(updated_at=datetime(2026, 3, 6, 9, tzinfo=SHANGHAI))
+    monkeypatch.setattr(tasks.timezone, "now", lambda: datetime(2026, 3, 6, 11, 1, tzinfo=SHANGHAI))
+    assert tasks.alerts_sweep() == 0  # changed 2 h 1 min ago: outside the lookback
+    monkeypatch.setattr(tasks.timezone, "now", lambda: datetime(2026, 3, 6, 10, 59, tzinfo=SHANGHAI))
+    assert tasks.alerts_sweep() == 1
+    assert tasks.alerts_sweep() == 0
 
 
 def test_tickets_a_concurrent_run_opened_first_are_left_out_and_the_rest_inserted(world, django_capture_on_commit_callbacks):
