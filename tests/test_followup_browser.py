@@ -71,3 +71,25 @@ def test_a_keyed_1_1_1_response_becomes_a_ticket_the_property_head_works_to_the_
     assert TicketNote.objects.get(ticket=ticket).author == property_head
     page.goto(f"{page.base_url}/")
     assert page.locator("#todo .todo-tickets_open").count() == 0
+
+
+def test_staff_pick_the_owner_of_a_complaint_from_the_roster_and_the_ticket_reaches_them(page, staff):
+    from feedback.models import Feedback
+
+    project = Project.objects.create(code="HY", name="和园")
+    Project.objects.create(code="JX", name="锦绣城")
+    owner = Owner.objects.create(project=project, unit="3-2-1502", name="张三", phone="13812345678")
+    login(page, staff)
+    page.goto(f"{page.base_url}/feedback/new/")
+    page.select_option("#id_port", "property")
+    page.fill("#id_description", "电梯经常停运")
+    page.click("#id_owner_name")
+    page.keyboard.type("5678")  # the phone's last digits, as keyed entry searches
+    page.wait_for_selector("#owner-picker-results .owner-pick")
+    assert "138****5678" in page.inner_text("#owner-picker-results")
+    page.click("#owner-picker-results .owner-pick")
+    assert page.input_value("#id_unit") == "3-2-1502" and page.input_value("#id_project") == str(project.pk)
+    page.click("#feedback-form button[name=save]")
+    page.wait_for_selector(".alert-success")
+    feedback = Feedback.objects.get()
+    assert (feedback.owner, feedback.ticket.owner, feedback.ticket.port) == (owner, owner, "property")
