@@ -357,3 +357,12 @@ def test_staff_add_a_rule_for_one_series(client, staff):
     rule = AlertRule.objects.get(name="交付触点低分")
     assert (rule.series, rule.threshold, rule.port) == (series, 3, "engineering")
     assert "交付触点低分" in client.get(reverse("followup:settings")).content.decode()
+
+
+def test_the_feedback_page_links_to_its_ticket(client, project, property_head):
+    feedback = complaint(project)
+    client.force_login(property_head)
+    html = client.get(reverse("feedback:detail", args=[feedback.pk])).content.decode()
+    assert f'href="{reverse("followup:detail", args=[feedback.ticket.pk])}" id="feedback-ticket"' in html
+    closed = complaint(project, status="closed", closed_on=date(2026, 5, 2))
+    assert "feedback-ticket" not in client.get(reverse("feedback:detail", args=[closed.pk])).content.decode()
