@@ -84,19 +84,6 @@ def _responsible_department(port: str):
     return Port.objects.select_related("owner").get(code=port).owner
 
 
-def _ticket_open(*, now: datetime, **fields) -> Ticket:
-    due_hours, _after = port_sla(fields["port"])
-    ticket = Ticket(
-        department=_responsible_department(fields["port"]),
-        opened_at=now,
-        due_at=now + timedelta(hours=due_hours),
-        **fields,
-    )
-    ticket.full_clean(validate_unique=False, validate_constraints=False)
-    ticket.save()
-    return ticket
-
-
 def rules_for_survey(*, survey: Survey) -> list[AlertRule]:
     """The active rules that apply to a wave: its own, its series', and those for every survey."""
     return list(
@@ -226,7 +213,7 @@ def _tickets_insert(tickets: list[Ticket]) -> list[Ticket]:
         return []
     try:
         with transaction.atomic():
-            return bulk_create_with_history(tickets, Ticket, batch_size=500, default_change_reason="问卷预警")
+            return bulk_create_with_history(tickets, Ticket, batch_size=500)
     except IntegrityError:
         pass
     opened = []
@@ -255,24 +242,24 @@ def _feedback_summary(feedback: Feedback) -> str:
 def tickets_sync_feedback(*, feedback_ids: Sequence[int], now: datetime) -> list[Ticket]:
     """Keep one ticket per feedback record: open it for a record that is not closed, follow a changed port, project
     or owner, and close it when the record is closed elsewhere. Returns the tickets opened."""
-    opened = []
+    new: list[Ticket] = []
+    departments: dict[str, object] = {}
+    due_hours: dict[str, int] = {}
     tickets = {t.feedback_id: t for t in Ticket.objects.filter(feedback_id__in=feedback_ids)}
     for feedback in Feedback.objects.filter(pk__in=feedback_ids).order_by("id"):
         ticket = tickets.get(feedback.pk)
         if ticket is None:
             if feedback.status == FeedbackStatus.CLOSED:
                 continue
-            opened.append(
-                _ticket_open(
-                    now=now,
-                    source=TicketSource.FEEDBACK,
-                    port=feedback.port,
-                    project_id=feedback.project_id,
-                    owner=feedback.owner,
-                    feedback=feedback,
-                    summary=_feedback_summary(feedback),
-                )
-            )
+            if feedback.port not in departments:
+                departments[feedback.port] = _responsible_department(feedback.port)
+                due_hours[feedback.port] = port_sla(feedback.port)[0]
+            new.append(Ticket(
+                source=TicketSource.FEEDBACK, port=feedback.port, department=departments[feedback.port],
+                project_id=feedback.project_id, owner_id=feedback.owner_id, feedback=feedback,
+                summary=_feedback_summary(feedback), opened_at=now,
+                due_at=now + timedelta(hours=due_hours[feedback.port]),
+            ))
             continue
         changed = []
         if ticket.port != feedback.port:
@@ -292,6 +279,7 @@ def tickets_sync_feedback(*, feedback_ids: Sequence[int], now: datetime) -> list
             changed += ["status", "closed_at"]
         if changed:
             ticket.save(update_fields=changed)
+    opened = _tickets_insert(new)
     if opened:
         notices.tickets_opened_on_commit(ticket_ids=[t.pk for t in opened])
     return opened
