@@ -38,9 +38,9 @@ from surveys.models import Response, ResponseComment, Survey
 from surveys.selectors import survey_answer_questions, survey_comment_questions
 
 DEFAULT_DUE_HOURS = 48
+DEFAULT_MANAGEMENT_AFTER_HOURS = 24
 # Candidate responses read per round trip (ids in one IN list: well under SQLite's variable limit).
 CANDIDATE_BATCH = 2000
-DEFAULT_MANAGEMENT_AFTER_HOURS = 24
 
 # Who may move a ticket from which status to which (a reason is required for 无法解决).
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -266,6 +266,9 @@ def tickets_sync_feedback(*, feedback_ids: Sequence[int], now: datetime) -> list
             ticket.port = feedback.port
             ticket.department = _responsible_department(feedback.port)
             changed += ["port", "department"]
+            if ticket.assignee_id is not None:  # the assignee belonged to the previous department
+                ticket.assignee = None
+                changed.append("assignee")
         for name in ("project_id", "owner_id"):
             if getattr(ticket, name) != getattr(feedback, name):
                 setattr(ticket, name, getattr(feedback, name))

@@ -271,12 +271,13 @@ def test_a_feedback_record_becomes_a_ticket_the_ports_head_works_and_closing_it_
     assert Ticket.objects.count() == 1
 
 
-def test_a_record_moved_to_another_port_moves_its_ticket_and_one_closed_elsewhere_closes_it(project):
+def test_a_record_moved_to_another_port_moves_its_ticket_and_one_closed_elsewhere_closes_it(project, property_head):
     feedback = complaint(project)
+    ticket_assign(ticket=feedback.ticket, assignee=property_head, by=property_head, now=T0)
     fields = {"kind": "complaint", "project": project, "received_on": date(2026, 5, 1), "description": "电梯经常停运"}
     feedback_update(feedback=feedback, port="engineering", **fields)
     ticket = Ticket.objects.get(feedback=feedback)
-    assert (ticket.port, ticket.department.code) == ("engineering", "engineering")
+    assert (ticket.port, ticket.department.code, ticket.assignee) == ("engineering", "engineering", None)
     feedback_update(feedback=feedback, port="engineering", status="closed", closed_on=date(2026, 5, 2), **fields)
     assert Ticket.objects.get(feedback=feedback).status == TicketStatus.CLOSED
 
