@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 from celery import shared_task
+from django.db import OperationalError
 from django.utils import timezone
 
 from followup import services
 
 
-@shared_task(acks_late=True)
+# Idempotent (one ticket per response, rule and port): safe to rerun after a lost worker or a database hiccup.
+@shared_task(acks_late=True, reject_on_worker_lost=True, autoretry_for=(OperationalError,), max_retries=5,
+             retry_backoff=True)
 def alerts_run_task(survey_id: int, changed: list[list] | None = None) -> int:
     """Open the tickets for a survey's changed responses (idempotent: a rerun opens nothing new)."""
     pairs = None if changed is None else [(int(p), str(a)) for p, a in changed]

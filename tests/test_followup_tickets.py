@@ -367,3 +367,16 @@ def test_the_feedback_page_links_to_its_ticket(client, project, property_head):
     assert f'href="{reverse("followup:detail", args=[feedback.ticket.pk])}" id="feedback-ticket"' in html
     closed = complaint(project, status="closed", closed_on=date(2026, 5, 2))
     assert "feedback-ticket" not in client.get(reverse("feedback:detail", args=[closed.pk])).content.decode()
+
+
+def test_the_beat_runs_the_escalation_the_sweep_and_the_digest_and_alert_runs_survive_a_lost_worker(settings):
+    import dashboards.tasks
+    import followup.tasks
+    from config.celery import app
+
+    assert dashboards.tasks and followup.tasks  # what the worker's autodiscovery imports
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    expected = {"followup.tasks.tickets_escalate_task", "followup.tasks.alerts_sweep", "dashboards.tasks.todo_digest_task"}
+    assert expected <= scheduled and expected <= set(app.tasks)
+    task = app.tasks["followup.tasks.alerts_run_task"]
+    assert task.acks_late and task.reject_on_worker_lost and task.max_retries == 5
