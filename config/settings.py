@@ -62,7 +62,7 @@ INSTALLED_APPS = [
     "axes",
     # The project's apps, lowest layer first (an app imports only from apps above it in this list; see
     # tests/test_architecture.py): core ← departments ← owners ← surveys ← satisfaction ← improvement_plans
-    # ← feedback ← dashboards ← reports ← demo.
+    # ← feedback ← followup ← dashboards ← reports ← demo.
     "core",
     "departments",
     "owners",
@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "satisfaction",
     "improvement_plans",
     "feedback",
+    "followup",
     "dashboards",
     "reports",
     "demo",
@@ -303,6 +304,21 @@ CELERY_BEAT_SCHEDULE = {
     "monthly-digests": {
         "task": "reports.tasks.send_monthly_digests",
         "schedule": crontab(hour=8, minute=0),
+    },
+    # The follow-up tickets' SLA clock: overdue tickets go to the department head, later to management.
+    "escalate-overdue-tickets": {
+        "task": "followup.tasks.tickets_escalate_task",
+        "schedule": timedelta(minutes=15),
+    },
+    # Each user's to-do list by e-mail, once a day (kind todo_digest, switchable per user).
+    "todo-digest": {
+        "task": "dashboards.tasks.todo_digest_task",
+        "schedule": crontab(hour=8, minute=0),
+    },
+    # Alert runs the broker never got (tickets are opened once whatever runs twice).
+    "sweep-alerts": {
+        "task": "followup.tasks.alerts_sweep",
+        "schedule": timedelta(hours=1),
     },
 }
 

@@ -35,6 +35,7 @@ urlpatterns = [
     path("reports/", include("reports.urls")),
     path("surveys/", include("surveys.urls")),
     path("feedback/", include("feedback.urls")),
+    path("followup/", include("followup.urls")),
     path("owners/", include("owners.urls")),
     path("plans/", include("improvement_plans.urls")),
     path("api/", include("config.api_urls")),

@@ -18,6 +18,7 @@ LAYERS = (
     "satisfaction",
     "improvement_plans",
     "feedback",
+    "followup",
     "dashboards",
     "reports",
     "demo",
