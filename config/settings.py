@@ -60,12 +60,13 @@ INSTALLED_APPS = [
     "simple_history",
     "axes",
     # The project's apps, lowest layer first (an app imports only from apps above it in this list; see
-    # tests/test_architecture.py): core ← departments ← owners ← surveys ← satisfaction ← improvement_plans
+    # tests/test_architecture.py): core ← departments ← owners ← surveys ← online ← satisfaction ← improvement_plans
     # ← feedback ← dashboards ← demo.
     "core",
     "departments",
     "owners",
     "surveys",
+    "online",
     "satisfaction",
     "improvement_plans",
     "feedback",
@@ -355,6 +356,10 @@ SERVER_EMAIL = env_str("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 PASSWORD_RESET_LIMIT_PER_ACCOUNT = env_int("PASSWORD_RESET_LIMIT_PER_ACCOUNT", 3)
 PASSWORD_RESET_LIMIT_PER_ADDRESS = env_int("PASSWORD_RESET_LIMIT_PER_ADDRESS", 10)
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3600)
+# Owners' online answers, at most this many posts per link and per client address an hour (a housing estate's
+# owners may share one address behind a carrier's NAT or the clubhouse Wi-Fi, hence the generous second limit).
+ONLINE_POSTS_PER_TOKEN = env_int("ONLINE_POSTS_PER_TOKEN", 30)
+ONLINE_POSTS_PER_ADDRESS = env_int("ONLINE_POSTS_PER_ADDRESS", 600)
 
 # Production hardening (DJANGO_SECURE=1 behind an HTTPS proxy).
 SECURE = env_bool("DJANGO_SECURE", False)

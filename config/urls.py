@@ -33,6 +33,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("dashboards/", include("dashboards.urls")),
     path("surveys/", include("surveys.urls")),
+    path("", include("online.urls")),
     path("feedback/", include("feedback.urls")),
     path("owners/", include("owners.urls")),
     path("plans/", include("improvement_plans.urls")),
