@@ -107,19 +107,18 @@ def answer(request, token: str):
                     form.add_error(None, message)
             else:
                 return redirect("online:thanks", token=invitation.token)
-        status = 200
     else:
         invitation_opened(invitation=invitation)
         form = OnlineAnswerForm(
             initial=_stored_initial(invitation, questions, comment_questions),
             questions=questions, comment_questions=comment_questions,
         )  # fmt: skip
-        status = 200
     return render(request, "online/answer.html", {
         "survey": survey, "invitation": invitation, "form": form, "question_count": len(questions),
         "answered_count": form.answered_count(), "required_count": sum(1 for q in questions if q.required),
         "changing": invitation.answered_at is not None,
-    }, status=status)
+        "retention_years": max(1, round(settings.OWNER_RETENTION_DAYS / 365)),
+    })
 
 
 @login_not_required
