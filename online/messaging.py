@@ -26,6 +26,7 @@ from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.urls import reverse
 from django.utils.module_loading import import_string
 
@@ -246,6 +247,8 @@ def invitations_send(*, survey, owners, channel: str, now: datetime, by=None) ->
     from surveys.models import Response
 
     owners = list(owners)
+    if channel != "sms":
+        prefetch_related_objects(owners, "messaging")  # one query for every owner's e-mail, not one each
     answered = set(Response.objects.filter(survey=survey, owner__in=owners).values_list("owner_id", flat=True))
     opted_out = set(
         OwnerMessaging.objects.filter(owner__in=owners, opted_out_at__isnull=False).values_list("owner_id", flat=True)
@@ -267,13 +270,15 @@ def invitations_send(*, survey, owners, channel: str, now: datetime, by=None) ->
         ).values_list("owner_id", flat=True)
     )
     user = by if getattr(by, "pk", None) else None
+    owner_by_id = {owner.pk: owner for owner in wanted}
     with transaction.atomic():
         invitations = invitations_issue(survey=survey, owners=[o for o in wanted if o.pk not in pending], by=by, now=now)
         OutboundMessage.objects.bulk_create(
             [
                 OutboundMessage(
-                    invitation=invitation, survey=survey, owner=invitation.owner, channel=channel,
-                    template=MessageTemplate.INVITATION, recipient=recipient_of(invitation.owner, channel, masked=True),
+                    invitation=invitation, survey=survey, owner_id=invitation.owner_id, channel=channel,
+                    template=MessageTemplate.INVITATION,
+                    recipient=recipient_of(owner_by_id[invitation.owner_id], channel, masked=True),
                     created_at=now, not_before=next_send_at(now), created_by=user,
                 )
                 for invitation in invitations
@@ -326,7 +331,7 @@ def messages_deliver(*, now: datetime, backend: BaseSmsBackend | None = None, li
         return counts
     due = (
         OutboundMessage.objects.filter(status=MessageStatus.QUEUED, not_before__lte=now)
-        .select_related("invitation", "invitation__survey", "owner", "owner__project")
+        .select_related("invitation", "invitation__survey", "owner", "owner__project", "owner__messaging")
         .order_by("not_before", "id")[:limit]
     )
     sms = None
@@ -338,6 +343,7 @@ def messages_deliver(*, now: datetime, backend: BaseSmsBackend | None = None, li
             continue
         outcome, error, provider_id = MessageStatus.SKIPPED, _skip_reason(message), ""
         if not error:
+            message.invitation.owner = message.owner  # already loaded, with its project
             params = message_params(message.invitation)
             text = TEXTS[message.template].format(**params)
             to = recipient_of(message.owner, message.channel)

@@ -26,7 +26,7 @@ from core.auth_events import client_ip
 from core.ratelimit import rate_limit_hit, rate_limit_reached
 from online.messaging import invitations_send, owner_opt_out, owner_opted_out
 from online.messaging_forms import InvitationSendForm, ProjectLinkForm, QrPrintForm, ReminderPolicyForm
-from online.models import OutboundMessage, ReminderPolicy
+from online.models import MessageChannel, MessageStatus, MessageTemplate, OutboundMessage, ReminderPolicy
 from online.project_links import normalise_unit, project_link_for, project_link_identify, project_link_live
 from online.qr import project_poster_pdf, qr_card, qr_labels_pdf, qr_sheets_pdf
 from online.selectors import invitation_candidates, invitation_live_by_token, user_may_manage_invitations
@@ -93,9 +93,13 @@ def messaging(request, code: str):
         "send_form": send_form,
         "policy_form": policy_form,
         "print_form": QrPrintForm(),
-        "outcomes": list(sent.values("template", "channel", "status").annotate(n=Count("id")).order_by(
-            "template", "channel", "status"
-        )),
+        "outcomes": [
+            {"template": MessageTemplate(row["template"]).label, "channel": MessageChannel(row["channel"]).label,
+             "status": MessageStatus(row["status"]).label, "n": row["n"]}
+            for row in sent.values("template", "channel", "status").annotate(n=Count("id")).order_by(
+                "template", "channel", "status"
+            )
+        ],
         "recent": sent.select_related("owner", "owner__project").order_by("-created_at", "-id")[:100],
         "quiet_start": settings.ONLINE_QUIET_START, "quiet_end": settings.ONLINE_QUIET_END,
     })

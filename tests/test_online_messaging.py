@@ -142,6 +142,7 @@ def test_staff_send_invitations_to_one_project_from_the_page_and_see_the_masked_
     text = answer.content.decode()
     assert "已排队发送 2 条邀请" in text and "无联系方式 1" in text
     assert "138****5678" in text and "13812345678" not in text
+    assert "待发送" in text  # the outcome's label, not its code
     messages_deliver(now=NOON)  # the task on commit uses the real clock (maybe night): deliver at a known noon
     assert sorted(sms.to for sms in outbox) == ["13812345678", "13900001111"]
 
@@ -203,3 +204,16 @@ def test_the_delivery_task_runs_when_the_sending_transaction_commits(
         invitations_send(survey=wave, owners=[residents["zhang"]], channel="sms", now=NOON)
     assert [sms.to for sms in outbox] == ["13812345678"]
     assert OutboundMessage.objects.get().status == MessageStatus.SENT
+
+
+def test_sending_to_many_owners_costs_a_fixed_number_of_queries(wave, lake, settings, django_assert_max_num_queries):
+    from owners.models import Owner
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    owners = [Owner.objects.create(project=lake, unit=f"9-1-{n}", name=f"业主{n}", phone=f"1380000{n:04d}")
+              for n in range(60)]
+    for owner in owners[:30]:
+        OwnerMessaging.objects.create(owner=owner, email=f"o{owner.pk}@example.com")
+    with django_assert_max_num_queries(15):
+        counts = invitations_send(survey=wave, owners=owners, channel="email", now=NOON)
+    assert counts["queued"] == 30 and counts["no_address"] == 30
