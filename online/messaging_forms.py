@@ -98,4 +98,4 @@ class ProjectLinkForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = form_helper("unit", "last_four", error_title=_("请改正标红的项目，已填写的内容都已保留。"))
+        self.helper = form_helper("unit", "last_four", error_title=_("未能进入问卷"))
