@@ -11,9 +11,10 @@ def send_due_messages() -> dict:
     """
     from django.utils import timezone
 
-    from online.messaging import messages_deliver
+    from online.messaging import anonymised_contacts_scrub, messages_deliver
     from online.reminders import reminders_queue
 
     now = timezone.now()
+    anonymised_contacts_scrub()
     queued = reminders_queue(now=now)
     return {"reminders_queued": queued, **messages_deliver(now=now)}

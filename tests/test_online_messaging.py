@@ -217,3 +217,18 @@ def test_sending_to_many_owners_costs_a_fixed_number_of_queries(wave, lake, sett
     with django_assert_max_num_queries(15):
         counts = invitations_send(survey=wave, owners=owners, channel="email", now=NOON)
     assert counts["queued"] == 30 and counts["no_address"] == 30
+
+
+def test_an_anonymised_owner_gets_no_message_and_loses_the_e_mail_address(wave, residents, outbox, settings):
+    from online.messaging import anonymised_contacts_scrub
+    from owners.privacy import owners_anonymise
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    OwnerMessaging.objects.create(owner=residents["zhang"], email="zhang.san@example.com")
+    invitations_send(survey=wave, owners=[residents["zhang"]], channel="email", now=NOON)
+    later = datetime(2040, 1, 1, 12, 0, tzinfo=SH)
+    assert residents["zhang"].pk in owners_anonymise(now=later, retention_days=365)
+    assert messages_deliver(now=later)["skipped"] == 1
+    assert mail.outbox == []
+    assert anonymised_contacts_scrub() == 1
+    assert OwnerMessaging.objects.get(owner=residents["zhang"]).email == ""
