@@ -108,6 +108,8 @@ def reminders_queue(*, now: datetime) -> int:
             row = history.get(invitation.owner_id)
             if row is None or row["pending"] or row["invited_at"] is None:
                 continue
+            if not recipient_of(invitation.owner, policy.channel):  # invited by SMS, reminders by e-mail: none on file
+                continue
             due = reminder_due_at(
                 invited_at=row["invited_at"], reminders_so_far=row["reminders"], last_reminder_at=row["last_at"],
                 policy=policy,

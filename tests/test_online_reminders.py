@@ -141,3 +141,11 @@ def test_staff_set_the_schedule_on_the_page_and_bad_numbers_are_refused_in_chine
     assert good.status_code == 302
     policy = ReminderPolicy.objects.get(survey=wave)
     assert (policy.enabled, policy.first_after_days, policy.interval_days, policy.max_reminders) == (True, 2, 3, 2)
+
+
+def test_an_owner_with_no_address_for_the_reminder_channel_gets_no_rows_run_after_run(wave, residents, outbox, settings):
+    ReminderPolicy.objects.create(survey=wave, channel="email", first_after_days=1, interval_days=1, max_reminders=2)
+    invite(wave, [residents["zhang"]], settings)  # by SMS; no e-mail address on file
+    for hours in (24, 25, 26, 72):
+        run(INVITED + timedelta(hours=hours))
+    assert reminders_to(residents["zhang"]) == []
