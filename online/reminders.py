@@ -12,6 +12,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Count, Exists, Max, Min, OuterRef, Q
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -58,71 +59,73 @@ def reminders_queue(*, now: datetime) -> int:
     Only owners with a live invitation whose invitation message went out, who have not answered (online or
     otherwise), have not opted out and are below the wave's maximum. Each run queues at most one per owner.
     """
-    from online.messaging import recipient_of
-    from online.models import (
-        MessageStatus,
-        MessageTemplate,
-        OutboundMessage,
-        OwnerMessaging,
-        ReminderPolicy,
-        SurveyInvitation,
-    )
-    from surveys.models import Response
+    from online.models import ReminderPolicy
 
     queued = 0
     today = now.astimezone(SHANGHAI).date()
     policies = (
         ReminderPolicy.objects.filter(enabled=True, max_reminders__gt=0, survey__closed_at__isnull=True)
         .filter(Q(survey__ends_on__isnull=True) | Q(survey__ends_on__gte=today))
-        .select_related("survey")
         .order_by("survey_id")
     )
-    for policy in policies:
-        survey = policy.survey
-        mine = OutboundMessage.objects.filter(survey=survey, owner=OuterRef("owner")).exclude(
-            status=MessageStatus.SKIPPED
-        )
-        candidates = (
-            SurveyInvitation.objects.filter(survey=survey, revoked_at__isnull=True, answered_at__isnull=True)
-            .exclude(Exists(Response.objects.filter(survey=survey, owner=OuterRef("owner"))))
-            .exclude(Exists(OwnerMessaging.objects.filter(owner=OuterRef("owner"), opted_out_at__isnull=False)))
-            .filter(Exists(mine.filter(template=MessageTemplate.INVITATION, status=MessageStatus.SENT)))
-            .select_related("owner", "owner__messaging")
-            .order_by("id")
-        )
-        owners = [invitation.owner_id for invitation in candidates]
-        history = {
-            row["owner"]: row
-            for row in OutboundMessage.objects.filter(survey=survey, owner_id__in=owners)
-            .exclude(status=MessageStatus.SKIPPED)
-            .values("owner")
-            .annotate(
-                invited_at=Min("sent_at", filter=Q(template=MessageTemplate.INVITATION, status=MessageStatus.SENT)),
-                reminders=Count("id", filter=Q(template=MessageTemplate.REMINDER)),
-                last_at=Max("created_at", filter=Q(template=MessageTemplate.REMINDER)),
-                pending=Count("id", filter=Q(status=MessageStatus.QUEUED)),
-            )
-        }
-        new = []
-        for invitation in candidates:
-            row = history.get(invitation.owner_id)
-            if row is None or row["pending"] or row["invited_at"] is None:
-                continue
-            if not recipient_of(invitation.owner, policy.channel):  # invited by SMS, reminders by e-mail: none on file
-                continue
-            due = reminder_due_at(
-                invited_at=row["invited_at"], reminders_so_far=row["reminders"], last_reminder_at=row["last_at"],
-                policy=policy,
-            )
-            if due is None or due > now:
-                continue
-            new.append(
-                OutboundMessage(
-                    invitation=invitation, survey=survey, owner=invitation.owner, channel=policy.channel,
-                    template=MessageTemplate.REMINDER, recipient=recipient_of(invitation.owner, policy.channel, masked=True),
-                    created_at=now, not_before=next_send_at(now),
-                )
-            )
-        OutboundMessage.objects.bulk_create(new, batch_size=500)
-        queued += len(new)
+    for policy_id in list(policies.values_list("id", flat=True)):
+        with transaction.atomic():
+            # One run per wave at a time (the beat's and those after each send): the second waits here, then sees
+            # the first one's reminders as pending or sent and queues none twice.
+            policy = ReminderPolicy.objects.select_for_update().select_related("survey").get(pk=policy_id)
+            queued += _queue_for_policy(policy=policy, now=now)
     return queued
+
+
+def _queue_for_policy(*, policy, now: datetime) -> int:
+    """The reminders of one wave due at ``now`` (under the lock of its schedule row)."""
+    from online.messaging import recipient_of
+    from online.models import MessageStatus, MessageTemplate, OutboundMessage, OwnerMessaging, SurveyInvitation
+    from surveys.models import Response
+
+    survey = policy.survey
+    mine = OutboundMessage.objects.filter(survey=survey, owner=OuterRef("owner")).exclude(
+        status=MessageStatus.SKIPPED
+    )
+    candidates = (
+        SurveyInvitation.objects.filter(survey=survey, revoked_at__isnull=True, answered_at__isnull=True)
+        .exclude(Exists(Response.objects.filter(survey=survey, owner=OuterRef("owner"))))
+        .exclude(Exists(OwnerMessaging.objects.filter(owner=OuterRef("owner"), opted_out_at__isnull=False)))
+        .filter(Exists(mine.filter(template=MessageTemplate.INVITATION, status=MessageStatus.SENT)))
+        .select_related("owner", "owner__messaging")
+        .order_by("id")
+    )
+    history = {
+        row["owner"]: row
+        for row in OutboundMessage.objects.filter(survey=survey, owner__in=candidates.values("owner"))
+        .exclude(status=MessageStatus.SKIPPED)
+        .values("owner")
+        .annotate(
+            invited_at=Min("sent_at", filter=Q(template=MessageTemplate.INVITATION, status=MessageStatus.SENT)),
+            reminders=Count("id", filter=Q(template=MessageTemplate.REMINDER)),
+            last_at=Max("created_at", filter=Q(template=MessageTemplate.REMINDER)),
+            pending=Count("id", filter=Q(status__in=[MessageStatus.QUEUED, MessageStatus.SENDING])),
+        )
+    }
+    new = []
+    for invitation in list(candidates):
+        row = history.get(invitation.owner_id)
+        if row is None or row["pending"] or row["invited_at"] is None:
+            continue
+        if not recipient_of(invitation.owner, policy.channel):  # invited by SMS, reminders by e-mail: none on file
+            continue
+        due = reminder_due_at(
+            invited_at=row["invited_at"], reminders_so_far=row["reminders"], last_reminder_at=row["last_at"],
+            policy=policy,
+        )
+        if due is None or due > now:
+            continue
+        new.append(
+            OutboundMessage(
+                invitation=invitation, survey=survey, owner=invitation.owner, channel=policy.channel,
+                template=MessageTemplate.REMINDER, recipient=recipient_of(invitation.owner, policy.channel, masked=True),
+                created_at=now, not_before=next_send_at(now),
+            )
+        )
+    OutboundMessage.objects.bulk_create(new, batch_size=500)
+    return len(new)

@@ -58,3 +58,40 @@ def test_four_workers_at_once_send_each_queued_message_once(settings):
     assert errors == []
     assert len(gateway.sent) == 200 and len(set(gateway.sent)) == 200
     assert OutboundMessage.objects.filter(status=MessageStatus.SENT).count() == 200
+
+
+def test_two_reminder_runs_at_once_queue_each_owners_reminder_once(settings):
+    from datetime import timedelta
+
+    from online.models import MessageTemplate, ReminderPolicy
+    from online.reminders import reminders_queue
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    survey = survey_create(code="2026-annual", name="2026 年度满意度调查")
+    project = Project.objects.create(code="LAKE", name="湖畔")
+    owners = [Owner.objects.create(project=project, unit=f"1-1-{n}", name=f"业主{n}", phone=f"1380000{n:04d}")
+              for n in range(300)]
+    invitations_send(survey=survey, owners=owners, channel="sms", now=NOON)
+    messages_deliver(now=NOON, backend=CountingGateway())
+    ReminderPolicy.objects.create(survey=survey, first_after_days=1, interval_days=1, max_reminders=2)
+    later = NOON + timedelta(days=1)
+    barrier = threading.Barrier(2)
+    counts, errors = [], []
+
+    def run():
+        try:
+            barrier.wait()
+            counts.append(reminders_queue(now=later))
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(counts) == [0, 300]
+    assert OutboundMessage.objects.filter(template=MessageTemplate.REMINDER).count() == 300
