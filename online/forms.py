@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from html import escape
+
 from crispy_forms.layout import Div, Field
 from crispy_forms.utils import TEMPLATE_PACK
 from django import forms
-from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -16,7 +17,7 @@ from owners.models import Project
 from surveys.models import COMMENT_MAX_LENGTH, Question
 
 # Fields are named by question code; 1–5 is a score, 0 or empty is not answered (不适用).
-NOT_ANSWERED = "0"
+NOT_APPLICABLE = "0"  # the posted value of 不适用 (the answer string writes "-", surveys.answers)
 SCORES = ("1", "2", "3", "4", "5")
 COMMENT_FIELD = "comment"
 
@@ -53,7 +54,7 @@ class AnswerItem(Field):
         radios = "".join(
             f'<input type="radio" name="{name}" value="{escape(choice)}" class="btn-check" autocomplete="off" '
             f'id="{auto_id}_{index}"{" checked" if choice == value else ""}>'
-            f'<label class="btn btn-outline-primary answer-choice{" answer-na" if choice == NOT_ANSWERED else ""}" '
+            f'<label class="btn btn-outline-primary answer-choice{" answer-na" if choice == NOT_APPLICABLE else ""}" '
             f'for="{auto_id}_{index}">{escape(str(label))}</label>'
             for index, (choice, label) in enumerate(field.field.choices)
         )
@@ -92,13 +93,13 @@ class OnlineAnswerForm(forms.Form):
             # 0 and empty mean "not answered" on every item; required-ness is checked in clean() with its own words.
             data = self.data.copy()
             for question in self.questions:
-                if data.get(question.code, "") in ("", NOT_ANSWERED):
+                if data.get(question.code, "") in ("", NOT_APPLICABLE):
                     data[question.code] = ""
             self.data = data
         for question in self.questions:
             choices = [(score, score) for score in SCORES]
             if not question.required:
-                choices.append((NOT_ANSWERED, _("不适用")))
+                choices.append((NOT_APPLICABLE, _("不适用")))
             self.fields[question.code] = forms.ChoiceField(
                 label=question.label,
                 choices=choices,
@@ -166,7 +167,7 @@ class OnlineAnswerForm(forms.Form):
     def answered_count(self) -> int:
         """How many items carry a score or 不适用 now (what was posted, or the stored answer shown)."""
         values = self.data if self.is_bound else self.initial
-        return sum(1 for q in self.questions if (values.get(q.code) or "") in (*SCORES, NOT_ANSWERED))
+        return sum(1 for q in self.questions if (values.get(q.code) or "") in (*SCORES, NOT_APPLICABLE))
 
     @staticmethod
     def initial_for(
@@ -180,7 +181,7 @@ class OnlineAnswerForm(forms.Form):
             if score is not None:
                 initial[question.code] = str(score)
             elif not question.required:
-                initial[question.code] = NOT_ANSWERED
+                initial[question.code] = NOT_APPLICABLE
         for index, question in enumerate(comment_questions):
             if comments.get(question.code):
                 initial[comment_field_name(question, index)] = comments[question.code]
