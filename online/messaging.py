@@ -27,7 +27,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import prefetch_related_objects
 from django.urls import reverse
 from django.utils.module_loading import import_string
@@ -342,14 +342,16 @@ def invitations_send(*, survey, owners, channel: str, now: datetime, by=None) ->
             counts["no_address"] += 1
         else:
             wanted.append(owner)
-    pending = set(
-        OutboundMessage.objects.filter(
-            survey=survey, owner__in=wanted, template=MessageTemplate.INVITATION, status=MessageStatus.QUEUED
-        ).values_list("owner_id", flat=True)
-    )
     user = by if getattr(by, "pk", None) else None
     owner_by_id = {owner.pk: owner for owner in wanted}
     with transaction.atomic():
+        _wave_send_lock(survey.pk)
+        pending = set(
+            OutboundMessage.objects.filter(
+                survey=survey, owner__in=wanted, template=MessageTemplate.INVITATION,
+                status__in=[MessageStatus.QUEUED, MessageStatus.SENDING],
+            ).values_list("owner_id", flat=True)
+        )
         invitations = invitations_issue(survey=survey, owners=[o for o in wanted if o.pk not in pending], by=by, now=now)
         OutboundMessage.objects.bulk_create(
             [
@@ -367,6 +369,18 @@ def invitations_send(*, survey, owners, channel: str, now: datetime, by=None) ->
     counts["queued"] = len(invitations)
     counts["pending"] = len(pending)
     return counts
+
+
+SEND_LOCK_NAMESPACE = 0x4353_4D31  # "CSM1": this app's advisory locks, apart from any other's
+
+
+def _wave_send_lock(survey_id: int) -> None:
+    """One send per wave at a time (a double click, two staff at once): the second waits for the first's commit
+    and then sees its messages as pending. A PostgreSQL advisory lock for the transaction, not the wave's row,
+    which every answer locks (an owner answering must not wait for a send). SQLite writes one at a time anyway."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [SEND_LOCK_NAMESPACE, survey_id])
 
 
 def _deliver_soon() -> None:

@@ -95,3 +95,31 @@ def test_two_reminder_runs_at_once_queue_each_owners_reminder_once(settings):
     assert errors == []
     assert sorted(counts) == [0, 300]
     assert OutboundMessage.objects.filter(template=MessageTemplate.REMINDER).count() == 300
+
+
+def test_two_sends_at_once_to_the_same_owners_queue_each_invitation_once(settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    survey = survey_create(code="2026-annual", name="2026 年度满意度调查")
+    project = Project.objects.create(code="LAKE", name="湖畔")
+    owners = [Owner.objects.create(project=project, unit=f"1-1-{n}", name=f"业主{n}", phone=f"1380000{n:04d}")
+              for n in range(300)]
+    barrier = threading.Barrier(2)
+    counts, errors = [], []
+
+    def send():
+        try:
+            barrier.wait()
+            counts.append(invitations_send(survey=survey, owners=owners, channel="sms", now=NOON)["queued"])
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(counts) == [0, 300]
+    assert OutboundMessage.objects.count() == 300
