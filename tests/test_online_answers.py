@@ -205,6 +205,12 @@ def test_a_revoked_token_answers_404_and_stores_nothing(survey, owners):
     assert not Response.objects.exists()
 
 
+def test_the_link_of_an_owner_anonymised_since_answers_404(survey, owners):
+    [invitation] = invitations_issue(survey=survey, owners=[owners[0]])
+    Owner.objects.filter(pk=owners[0].pk).update(anonymised_at=timezone.now())
+    assert Client().get(path_of(invitation)).status_code == 404
+
+
 def test_a_missing_required_item_reshows_the_form_with_the_error_and_what_was_typed(survey, owners):
     [invitation] = invitations_issue(survey=survey, owners=[owners[0]])
     answer = post_answer(path_of(invitation), {**GOOD, "repurchase": "0"})
