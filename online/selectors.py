@@ -37,12 +37,13 @@ def user_may_see_invitation_rates(user) -> bool:
 
 
 def invitation_live_by_token(*, token: str) -> SurveyInvitation | None:
-    """The live invitation with this token, with its wave and owner; None for an unknown, altered or revoked one."""
+    """The live invitation with this token, with its wave and owner; None for an unknown, altered or revoked one,
+    and for an owner anonymised since (their personal data is gone; nobody answers in their name)."""
     if not token or len(token) > TOKEN_MAX_LENGTH:
         return None
     return (
         SurveyInvitation.objects.select_related("survey", "owner", "owner__project")
-        .filter(token=token, revoked_at__isnull=True)
+        .filter(token=token, revoked_at__isnull=True, owner__anonymised_at__isnull=True)
         .first()
     )
 

@@ -205,6 +205,12 @@ def test_a_revoked_token_answers_404_and_stores_nothing(survey, owners):
     assert not Response.objects.exists()
 
 
+def test_the_link_of_an_owner_anonymised_since_answers_404(survey, owners):
+    [invitation] = invitations_issue(survey=survey, owners=[owners[0]])
+    Owner.objects.filter(pk=owners[0].pk).update(anonymised_at=timezone.now())
+    assert Client().get(path_of(invitation)).status_code == 404
+
+
 def test_a_missing_required_item_reshows_the_form_with_the_error_and_what_was_typed(survey, owners):
     [invitation] = invitations_issue(survey=survey, owners=[owners[0]])
     answer = post_answer(path_of(invitation), {**GOOD, "repurchase": "0"})
@@ -297,3 +303,30 @@ def test_old_dates_do_not_leak_into_the_stage(survey, lake):
     [invitation] = invitations_issue(survey=survey, owners=[owner])
     post_answer(path_of(invitation), GOOD)
     assert Response.objects.get(owner=owner).stage == "run_in"
+
+
+def test_survey_invitations_refuses_an_unknown_survey_or_project_and_a_closed_wave(tmp_path, survey, owners):
+    from django.core.management.base import CommandError
+
+    out = str(tmp_path / "x.csv")
+    with pytest.raises(CommandError, match="unknown survey"):
+        call_command("survey_invitations", survey="nope", output=out)
+    with pytest.raises(CommandError, match="unknown project"):
+        call_command("survey_invitations", survey=survey.code, project="NOPE", output=out)
+    survey_close(survey=survey)
+    with pytest.raises(CommandError, match="closed"):
+        call_command("survey_invitations", survey=survey.code, output=out)
+    assert not SurveyInvitation.objects.exists()
+
+
+def test_the_wave_targets_decide_whom_to_invite_and_anonymised_owners_never_are(tmp_path, lake, hill, owners):
+    from owners.stages import Stage
+
+    wave = survey_create(code="veterans", name="老业主回访", starts_on=date(2026, 1, 1), target_projects=[lake],
+                         target_stages=[Stage.VETERAN])
+    Owner.objects.create(project=lake, unit="1-104", name="业主#99", move_in_date=date(2015, 1, 1),
+                         anonymised_at=timezone.now())
+    out = tmp_path / "links.csv"
+    call_command("survey_invitations", survey=wave.code, output=str(out), verbosity=0)
+    # Of the lake's owners only 李四 (moved in 2020) is a veteran on 2026-01-01; the hill is not targeted.
+    assert [(r["unit"], r["owner_name"]) for r in read_rows(out)] == [("1-102", "李四")]
