@@ -27,7 +27,6 @@ class SurveyInvitationAdmin(admin.ModelAdmin):
         return False
 
 
-
 @admin.register(OutboundMessage)
 class OutboundMessageAdmin(admin.ModelAdmin):
     list_display = ["created_at", "survey", "owner", "recipient", "channel", "template", "status", "sent_at", "error"]
