@@ -75,11 +75,15 @@ class QrPrintForm(forms.Form):
         label=_("楼盘"), queryset=Project.objects.order_by("code"),
         error_messages={"required": _("请选择楼盘"), "invalid_choice": _("请选择列表中的楼盘")},
     )
+    building = forms.CharField(
+        label=_("楼栋"), required=False, max_length=16,
+        help_text=_("留空即整个楼盘；大楼盘按楼栋分批打印更快（房号第一段，如 1-2-301 的 1）"),
+    )
     layout = forms.ChoiceField(label=_("版式"), choices=LAYOUTS, initial="pages")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = form_helper("project", "layout", error_title=_("未生成：请改正标红的项目。"))
+        self.helper = form_helper("project", "building", "layout", error_title=_("未生成：请改正标红的项目。"))
 
 
 class ProjectLinkForm(forms.Form):

@@ -18,6 +18,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
@@ -28,7 +29,7 @@ from online.messaging import invitations_send, owner_opt_out, owner_opted_out
 from online.messaging_forms import InvitationSendForm, ProjectLinkForm, QrPrintForm, ReminderPolicyForm
 from online.models import MessageChannel, MessageStatus, MessageTemplate, OutboundMessage, ReminderPolicy
 from online.project_links import normalise_unit, project_link_for, project_link_identify, project_link_live
-from online.qr import project_poster_pdf, qr_card, qr_labels_pdf, qr_sheets_pdf
+from online.qr import building_of, project_poster_pdf, qr_card, qr_labels_pdf, qr_sheets_pdf
 from online.selectors import invitation_candidates, invitation_live_by_token, user_may_manage_invitations
 from online.services import invitation_url, invitations_issue, site_url
 from owners.models import Owner, Project
@@ -118,8 +119,11 @@ def qr_pdf(request, code: str):
         Owner.objects.filter(pk__in=[o.pk for o in invitation_candidates(survey=survey, project=project)])
         .select_related("project").order_by(natural("unit"), "name", "id")
     )
+    building = form.cleaned_data["building"].strip()
+    if building:
+        owners = [owner for owner in owners if building_of(owner.unit) == building]
     if not owners:
-        messages.error(request, _("该楼盘没有未答卷的业主"))
+        messages.error(request, _("该楼盘（楼栋）没有未答卷的业主"))
         return redirect("online:messaging", code=survey.code)
     invitations = invitations_issue(survey=survey, owners=owners, by=request.user)
     base = _base(request)
@@ -132,7 +136,8 @@ def qr_pdf(request, code: str):
     logger.info("qr %s printed survey=%s project=%s owners=%s by=%s", layout, survey.code, project.code, len(cards),
                 request.user.get_username())
     answer = HttpResponse(pdf, content_type="application/pdf")
-    answer["Content-Disposition"] = f'attachment; filename="qr-{survey.code}-{project.code}-{layout}.pdf"'
+    part = f"-{slugify(building) or 'b'}" if building else ""
+    answer["Content-Disposition"] = f'attachment; filename="qr-{survey.code}-{project.code}{part}-{layout}.pdf"'
     return answer
 
 

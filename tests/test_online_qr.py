@@ -101,3 +101,15 @@ def test_names_are_masked_and_buildings_read_from_the_unit():
     assert mask_name("欧阳娜娜") == "欧***"
     assert mask_name("业主#12") == "业主"
     assert (building_of("1-2-301"), building_of("5栋1201"), building_of("301")) == ("1", "5", "")
+
+
+def test_one_building_can_be_printed_alone(wave, residents, lake, staff_client, tmp_path, monkeypatch):
+    monkeypatch.setenv("SITE_URL", "https://csm.example.cn")
+    answer = staff_client.get(f"/online/waves/2026-annual/qr.pdf?project={lake.pk}&building=2&layout=pages")
+    assert 'filename="qr-2026-annual-LAKE-2-pages.pdf"' in answer["Content-Disposition"]
+    [invitation] = SurveyInvitation.objects.filter(survey=wave)
+    assert invitation.owner.unit == "2-1-101"  # links issued for that building only
+    assert pages(answer.content, tmp_path) == 1
+    assert decode_page(answer.content, 1, tmp_path) == [f"https://csm.example.cn/o/{invitation.token}/"]
+    empty = staff_client.get(f"/online/waves/2026-annual/qr.pdf?project={lake.pk}&building=9&layout=pages", follow=True)
+    assert "该楼盘（楼栋）没有未答卷的业主" in empty.content.decode()
