@@ -102,6 +102,7 @@ def messaging(request, code: str):
             )
         ],
         "recent": sent.select_related("owner", "owner__project").order_by("-created_at", "-id")[:100],
+        "poster_projects": list(survey.target_projects.order_by("code")) or list(Project.objects.order_by("code")),
         "quiet_start": settings.ONLINE_QUIET_START, "quiet_end": settings.ONLINE_QUIET_END,
     })
 

@@ -113,3 +113,9 @@ def test_one_building_can_be_printed_alone(wave, residents, lake, staff_client, 
     assert decode_page(answer.content, 1, tmp_path) == [f"https://csm.example.cn/o/{invitation.token}/"]
     empty = staff_client.get(f"/online/waves/2026-annual/qr.pdf?project={lake.pk}&building=9&layout=pages", follow=True)
     assert "该楼盘（楼栋）没有未答卷的业主" in empty.content.decode()
+
+
+def test_the_page_offers_a_poster_for_every_project_when_the_wave_names_none(wave, lake, hill, staff_client):
+    page = staff_client.get("/online/waves/2026-annual/messages/").content.decode()
+    assert "/online/waves/2026-annual/projects/LAKE/poster.pdf" in page
+    assert "/online/waves/2026-annual/projects/HILL/poster.pdf" in page
