@@ -365,7 +365,8 @@ def invitations_send(*, survey, owners, channel: str, now: datetime, by=None) ->
             ],
             batch_size=500,
         )
-        transaction.on_commit(_deliver_soon)
+        # Robust: with the broker away the messages stay queued and the beat's next run sends them.
+        transaction.on_commit(_deliver_soon, robust=True)
     counts["queued"] = len(invitations)
     counts["pending"] = len(pending)
     return counts

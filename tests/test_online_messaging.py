@@ -232,3 +232,19 @@ def test_an_anonymised_owner_gets_no_message_and_loses_the_e_mail_address(wave, 
     assert mail.outbox == []
     assert anonymised_contacts_scrub() == 1
     assert OwnerMessaging.objects.get(owner=residents["zhang"]).email == ""
+
+
+def test_with_the_broker_away_the_send_still_succeeds_and_the_messages_wait_for_the_beat(
+    wave, residents, outbox, monkeypatch, django_capture_on_commit_callbacks
+):
+    from online import tasks
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(tasks.send_due_messages, "delay", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        counts = invitations_send(survey=wave, owners=[residents["zhang"]], channel="sms", now=NOON)
+    assert counts["queued"] == 1
+    assert OutboundMessage.objects.get().status == MessageStatus.QUEUED
+    assert messages_deliver(now=NOON)["sent"] == 1 and len(outbox) == 1
