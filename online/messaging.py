@@ -21,7 +21,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -372,6 +372,7 @@ def invitations_send(*, survey, owners, channel: str, now: datetime, by=None) ->
     return counts
 
 
+STALE_SENDING = timedelta(minutes=15)
 SEND_LOCK_NAMESPACE = 0x4353_4D31  # "CSM1": this app's advisory locks, apart from any other's
 
 
@@ -420,6 +421,11 @@ def messages_deliver(*, now: datetime, backend: BaseSmsBackend | None = None, li
     from online.reminders import quiet_hours
 
     counts = {"sent": 0, "failed": 0, "skipped": 0}
+    # A worker that died while sending left its message "sending": whether it went out is unknown, so it is not
+    # sent again; it is closed as failed, which frees the owner's next reminder.
+    OutboundMessage.objects.filter(status=MessageStatus.SENDING, sent_at__lt=now - STALE_SENDING).update(
+        status=MessageStatus.FAILED, error="发送中断，结果未知", sent_at=None
+    )
     if quiet_hours(now):
         return counts
     due = (
@@ -431,7 +437,7 @@ def messages_deliver(*, now: datetime, backend: BaseSmsBackend | None = None, li
     for message in due:
         # Claimed before sending: of two workers reaching the same message, one sends it and the other moves on.
         if not OutboundMessage.objects.filter(pk=message.pk, status=MessageStatus.QUEUED).update(
-            status=MessageStatus.SENDING
+            status=MessageStatus.SENDING, sent_at=now  # the attempt's time until the outcome is known
         ):
             continue
         outcome, error, provider_id = MessageStatus.SKIPPED, _skip_reason(message), ""

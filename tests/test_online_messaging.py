@@ -248,3 +248,19 @@ def test_with_the_broker_away_the_send_still_succeeds_and_the_messages_wait_for_
     assert counts["queued"] == 1
     assert OutboundMessage.objects.get().status == MessageStatus.QUEUED
     assert messages_deliver(now=NOON)["sent"] == 1 and len(outbox) == 1
+
+
+def test_a_message_left_sending_by_a_dead_worker_is_closed_as_failed_not_sent_twice(wave, residents, outbox, settings):
+    from datetime import timedelta
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    invitations_send(survey=wave, owners=[residents["zhang"], residents["li"]], channel="sms", now=NOON)
+    stuck, fresh = OutboundMessage.objects.order_by("id")
+    OutboundMessage.objects.filter(pk=stuck.pk).update(status=MessageStatus.SENDING, sent_at=NOON - timedelta(minutes=20))
+    OutboundMessage.objects.filter(pk=fresh.pk).update(status=MessageStatus.SENDING, sent_at=NOON - timedelta(minutes=5))
+    messages_deliver(now=NOON)
+    stuck.refresh_from_db()
+    fresh.refresh_from_db()
+    assert (stuck.status, stuck.error, stuck.sent_at) == (MessageStatus.FAILED, "发送中断，结果未知", None)
+    assert fresh.status == MessageStatus.SENDING  # may still be on its way
+    assert outbox == []
