@@ -95,3 +95,13 @@ def test_an_altered_link_is_404_and_a_closed_wave_says_closed(link, wave, staff)
 def test_units_are_normalised():
     assert normalise_unit(" １－２－３０１ ") == "1-2-301"
     assert normalise_unit("1 - 2 - 301") == "1-2-301"
+
+
+def test_a_revoked_project_link_is_404_and_the_next_poster_gets_a_new_one(link, wave, lake, admin_client):
+    answer = admin_client.post("/admin/online/projectlink/", {
+        "action": "project_links_revoke", "_selected_action": [link.pk],
+    })
+    assert answer.status_code == 302
+    assert Client().get(path(link)).status_code == 404
+    fresh = project_link_for(survey=wave, project=lake, now=NOW)
+    assert fresh.token != link.token and Client().get(path(fresh)).status_code == 200
