@@ -133,6 +133,9 @@ def invitation_answer(
             scores=scores,
             channel=Channel.ONLINE,
             comments=comments,
+            # The invitation row locked above serialises this owner's posts, and the questionnaire number is the
+            # owner's own: answers of different owners need not wait for each other, only for a closing.
+            shared_lock=True,
         )
         locked.answered_at = locked.answered_at or now
         locked.last_answered_at = now
