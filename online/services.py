@@ -121,7 +121,7 @@ def invitation_answer(
     today = today or timezone.localdate(now)
     with transaction.atomic():
         locked = SurveyInvitation.objects.select_for_update().get(pk=invitation.pk, revoked_at__isnull=True)
-        owner = locked.owner if locked.owner_id == invitation.owner_id else invitation.owner
+        owner = invitation.owner
         existing = Response.objects.filter(survey_id=locked.survey_id, owner_id=locked.owner_id).values_list(
             "questionnaire_no", flat=True
         ).first()
@@ -133,6 +133,9 @@ def invitation_answer(
             scores=scores,
             channel=Channel.ONLINE,
             comments=comments,
+            # The invitation row locked above serialises this owner's posts, and the questionnaire number is the
+            # owner's own: answers of different owners need not wait for each other, only for a closing.
+            shared_lock=True,
         )
         locked.answered_at = locked.answered_at or now
         locked.last_answered_at = now
