@@ -34,6 +34,7 @@ urlpatterns = [
     path("dashboards/", include("dashboards.urls")),
     path("reports/", include("reports.urls")),
     path("surveys/", include("surveys.urls")),
+    path("", include("online.urls")),
     path("feedback/", include("feedback.urls")),
     path("followup/", include("followup.urls")),
     path("owners/", include("owners.urls")),

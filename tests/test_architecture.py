@@ -15,6 +15,7 @@ LAYERS = (
     "departments",
     "owners",
     "surveys",
+    "online",
     "satisfaction",
     "improvement_plans",
     "feedback",
