@@ -42,17 +42,19 @@ def main() -> None:
 
     sizes = prepare_database(args, database_env(args))
     from django.conf import settings
+    from django.contrib.auth.decorators import login_not_required
     from django.db import connection
     from django.http import JsonResponse
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
     from django.urls import include, path
 
+    @login_not_required
     def bare(request):
         return JsonResponse({"ok": True})
 
     urls = types.ModuleType("bench_urls")
-    # Under a public prefix (core.middleware.PUBLIC_PREFIXES), so that the anonymous floor is served, not redirected.
+    # Public (login_not_required, like the health checks), so that the anonymous floor is served, not redirected.
     urls.urlpatterns = [path("healthz-bare/", bare), path("", include("config.urls"))]
     sys.modules["bench_urls"] = urls
     settings.ROOT_URLCONF = "bench_urls"

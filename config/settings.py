@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 from whitenoise.compress import Compressor
 
@@ -61,7 +62,7 @@ INSTALLED_APPS = [
     "axes",
     # The project's apps, lowest layer first (an app imports only from apps above it in this list; see
     # tests/test_architecture.py): core ← departments ← owners ← surveys ← online ← satisfaction ← improvement_plans
-    # ← feedback ← dashboards ← demo.
+    # ← feedback ← followup ← dashboards ← reports ← demo.
     "core",
     "departments",
     "owners",
@@ -70,7 +71,9 @@ INSTALLED_APPS = [
     "satisfaction",
     "improvement_plans",
     "feedback",
+    "followup",
     "dashboards",
+    "reports",
     "demo",
 ]
 
@@ -292,6 +295,31 @@ CELERY_BEAT_SCHEDULE = {
     "flush-pending-imports": {
         "task": "surveys.tasks.flush_pending_imports",
         "schedule": timedelta(seconds=METRICS_FLUSH_SECONDS),
+    },
+    "remind-overdue-action-items": {
+        "task": "improvement_plans.tasks.remind_overdue_action_items",
+        "schedule": timedelta(hours=24),
+    },
+    # Daily at 08:00 (CELERY_TIMEZONE): the first run of a month sends last month's digests; the later runs send
+    # only what is still due (a user added since, a send that failed), never a second copy (reports.DigestSent).
+    "monthly-digests": {
+        "task": "reports.tasks.send_monthly_digests",
+        "schedule": crontab(hour=8, minute=0),
+    },
+    # The follow-up tickets' SLA clock: overdue tickets go to the department head, later to management.
+    "escalate-overdue-tickets": {
+        "task": "followup.tasks.tickets_escalate_task",
+        "schedule": timedelta(minutes=15),
+    },
+    # Each user's to-do list by e-mail, once a day (kind todo_digest, switchable per user).
+    "todo-digest": {
+        "task": "dashboards.tasks.todo_digest_task",
+        "schedule": crontab(hour=8, minute=0),
+    },
+    # Alert runs the broker never got (tickets are opened once whatever runs twice).
+    "sweep-alerts": {
+        "task": "followup.tasks.alerts_sweep",
+        "schedule": timedelta(hours=1),
     },
 }
 

@@ -19,6 +19,7 @@ from dashboards.selectors import (
     pick,
     port_name,
     port_slice_rows,
+    project_names,
     rows_by_project,
     rows_by_stage,
     scorecard_rows,
@@ -61,14 +62,16 @@ class Figure:
     high: float | None
     n: int
     target: object  # TargetCheck
+    weighted: WeightedLine | None = None  # the same figure weighted to the owner population (加权), if weighted
 
     @property
     def too_few(self) -> bool:
         return too_few(self.n)
 
 
-def _figure(label, rate, low, high, n, target) -> Figure:
-    return Figure(label, rate, low, high, n or 0, target_check(low, high, target))
+def _figure(label, rate, low, high, n, target, row=None, *, loyalty: bool = False) -> Figure:
+    weighted = _weighted_line(label, row, loyalty=loyalty) if row is not None and row.n_eff is not None else None
+    return Figure(label, rate, low, high, n or 0, target_check(low, high, target), weighted)
 
 
 # --- Panels -------------------------------------------------------------------------------------------------------
@@ -82,9 +85,9 @@ def headline_panel(*, rows, chosen: SliceFilter, targets: dict) -> dict:
     if row is not None:
         figures = [
             _figure(_("总体满意度"), row.satisfaction_rate, row.satisfaction_ci_low, row.satisfaction_ci_high, row.n,
-                    company.get("satisfaction")),
+                    company.get("satisfaction"), row),
             _figure(_("忠诚度"), row.loyalty_rate, row.loyalty_ci_low, row.loyalty_ci_high, row.loyalty_base,
-                    company.get("loyalty")),
+                    company.get("loyalty"), row, loyalty=True),
         ]
     return {"template": "dashboards/panels/figures.html", "title": _("核心指标"), "table_id": "headline-table",
             "figures": figures}
@@ -97,7 +100,7 @@ def port_figure_panel(*, rows, port: str, chosen: SliceFilter, targets: dict) ->
     if row is not None:
         figures = [
             _figure(_("%(port_label)s满意度") % {"port_label": port_name(port)}, row.satisfaction_rate, row.satisfaction_ci_low,
-                    row.satisfaction_ci_high, row.n, targets.get("ports", {}).get(port))
+                    row.satisfaction_ci_high, row.n, targets.get("ports", {}).get(port), row)
         ]
     return {"template": "dashboards/panels/figures.html", "title": _("端口满意度与目标"), "table_id": "port-headline",
             "figures": figures, "mean_score": row.mean_score if row else None}
@@ -287,6 +290,77 @@ def scorecard_matrix_panel(*, rows, ports: list[str], chosen: SliceFilter) -> di
             "chart_id": "scorecard", "chart": chart}
 
 
+@dataclass(frozen=True)
+class WeightedLine:
+    """One measure with its plain figure and, beside it, the figure weighted to the owner population (加权)."""
+
+    label: str
+    rate: float | None
+    low: float | None
+    high: float | None
+    n: int
+    weighted_rate: float | None
+    weighted_low: float | None
+    weighted_high: float | None
+    n_eff: float | None
+
+    @property
+    def too_few(self) -> bool:
+        return too_few(self.n)
+
+    @property
+    def weighted_too_few(self) -> bool:
+        return self.n_eff is not None and too_few(self.n_eff)
+
+
+def _weighted_line(label: str, row, *, loyalty: bool = False) -> WeightedLine:
+    if loyalty:
+        return WeightedLine(label, row.loyalty_rate, row.loyalty_ci_low, row.loyalty_ci_high, row.loyalty_base or 0,
+                            row.weighted_loyalty_rate, row.weighted_loyalty_ci_low, row.weighted_loyalty_ci_high,
+                            row.loyalty_n_eff)  # fmt: skip
+    return WeightedLine(label, row.satisfaction_rate, row.satisfaction_ci_low, row.satisfaction_ci_high, row.n,
+                        row.weighted_rate, row.weighted_ci_low, row.weighted_ci_high, row.n_eff)  # fmt: skip
+
+
+def _measure_label(port: str) -> str:
+    return port_name("") if port == "" else _("%(port_label)s满意度") % {"port_label": port_name(port)}
+
+
+def weighted_panel(*, rows, ports: list[str], chosen: SliceFilter, by_project: bool = True) -> dict | None:
+    """The chosen slice's figures weighted to the owner population (加权) beside the plain ones — headline
+    satisfaction and loyalty ("" in ``ports``) and each port's satisfaction — with the Kish effective n and the
+    Wilson interval at it; per project (same stage) for the first measure; and the cells of the population that
+    nobody answered in (they drop out of the weighting) or whose respondents weigh nothing. None when the survey
+    is not weighted (its snapshots carry no n_eff)."""
+    lines, anchor = [], None
+    for port in ports:
+        row = pick(rows, port=port, project_id=chosen.project_id, stage=chosen.stage)
+        if row is None or row.n_eff is None:
+            continue
+        anchor = anchor or row
+        lines.append(_weighted_line(_measure_label(port), row))
+        if port == "":
+            lines.append(_weighted_line(_("忠诚度"), row, loyalty=True))
+    if anchor is None:
+        return None
+    projects = []
+    if by_project and chosen.project is None:
+        projects = [
+            (row.project, _weighted_line(row.project.name, row))
+            for row in rows_by_project(rows, port=anchor.port, stage=chosen.stage)
+            if row.n_eff is not None
+        ]
+    names = project_names(codes={c for c, _s in [*(anchor.weighted_missing_cells or []),
+                                                 *(anchor.weighted_outside_cells or [])]})  # fmt: skip
+
+    def cells(found) -> list[str]:
+        return [f"{names.get(code, code)} · {stage_name(stage)}" for code, stage in found or []]
+
+    return {"template": "dashboards/panels/weighted.html", "title": _("加权到业主总体"), "table_id": "weighted-table",
+            "lines": lines, "projects": projects, "project_measure": _measure_label(anchor.port),
+            "missing": cells(anchor.weighted_missing_cells), "outside": cells(anchor.weighted_outside_cells)}
+
+
 # --- Pages --------------------------------------------------------------------------------------------------------
 
 
@@ -302,6 +376,9 @@ def overview_panels(*, survey: Survey, surveys: list[Survey], ports: list[str], 
         stage_panel(rows=rows, ports=["", *ports], chosen=chosen, with_loyalty=True),
         trend_panel(trends=trends, ports=["", *ports], survey=survey),
     ]
+    weighted = weighted_panel(rows=rows, ports=["", *ports], chosen=chosen)
+    if weighted is not None:
+        panels.insert(2, weighted)
     if labels is not None:
         drivers = key_drivers(survey=survey, port="", project_id=chosen.project_id, labels=labels)
         panels.append(drivers_panel(drivers=drivers, outcome=port_name("")))
@@ -314,12 +391,15 @@ def port_panels(*, survey: Survey, surveys: list[Survey], port: str, chosen: Sli
     items = detail_items(survey=survey, ports=[port], chosen=chosen, labels=labels)
     drivers = key_drivers(survey=survey, port=port, project_id=chosen.project_id, labels=labels)
     trends = slice_trends(surveys=surveys, ports=[port], chosen=chosen)
+    weighted = weighted_panel(rows=rows, ports=[port], chosen=chosen)
     return [
         port_figure_panel(rows=rows, port=port, chosen=chosen, targets=targets),
+        *([weighted] if weighted is not None else []),
         projects_panel(rows=rows, port=port, chosen=chosen),
         port_stage_panel(rows=rows, port=port, chosen=chosen),
-        items_panel(items=items, title=_("细项满意度（由弱到强）")),
-        drivers_panel(drivers=drivers, outcome=port_name(port)) | {"all_stages": bool(chosen.stage)},
+        # A weak item or a "concentrate here" driver starts an action item with its numbers (one click).
+        items_panel(items=items, title=_("细项满意度（由弱到强）")) | {"start_items": True},
+        drivers_panel(drivers=drivers, outcome=port_name(port)) | {"all_stages": bool(chosen.stage), "start_items": True, "port": port},
         trend_panel(trends=trends, ports=[port]),
     ]
 
@@ -332,10 +412,13 @@ def scorecard_panels(*, survey: Survey, ports: list[str], chosen: SliceFilter, l
     rows = scorecard_rows(survey=survey, ports=["", *ports], project_id=chosen.project_id)
     items = detail_items(survey=survey, ports=ports, chosen=chosen, labels=labels)
     headline = scorecard_headline_panel(rows=rows, chosen=chosen)
+    # The project's own figures over all its stages (the score card's rows are the project's and the company's).
+    weighted = weighted_panel(rows=rows, ports=["", *ports], chosen=SliceFilter(chosen.project), by_project=False)
     return [
         headline,
+        *([weighted] if weighted is not None else []),
         scorecard_matrix_panel(rows=rows, ports=ports, chosen=chosen),
-        items_panel(items=items, title=_("最弱细项"), limit=WEAKEST_ITEMS),
+        items_panel(items=items, title=_("最弱细项"), limit=WEAKEST_ITEMS) | {"start_items": True},
     ]
 
 
@@ -398,6 +481,16 @@ def scorecard_sections(panels: list[dict]) -> list[ScorecardSection]:
             matrix["title"],
             [_("指标"), _("全部阶段"), *[col["label"] for col in matrix["stage_columns"]], _("样本量"), _("公司整体")],
             rows, ["", "pct", "pct", "pct", "pct", "pct", "int", "pct"], greyed,
+        ))
+    weighted = by_id.get("weighted-table")
+    if weighted:
+        rows = [[x.label, x.rate, x.n, x.weighted_rate, x.weighted_low, x.weighted_high, x.n_eff]
+                for x in weighted["lines"]]  # fmt: skip
+        greyed = [[False, too_few(x.n), False, *([x.weighted_too_few] * 3), False] for x in weighted["lines"]]
+        sections.append(ScorecardSection(
+            weighted["title"],
+            [_("指标"), _("未加权"), _("样本量"), _("加权"), _("加权区间下限"), _("加权区间上限"), _("有效样本量")],
+            rows, ["", "pct", "int", "pct", "pct", "pct", "num"], greyed,
         ))
     items = by_id.get("item-table")
     if items:

@@ -97,6 +97,12 @@ def dashboard_projects() -> list[Project]:
     return list(Project.objects.order_by("code").only("id", "code", "name"))
 
 
+def project_names(*, codes) -> dict[str, str]:
+    """code → name of these projects (one query; none when no code is given)."""
+    codes = set(codes)
+    return dict(Project.objects.filter(code__in=codes).values_list("code", "name")) if codes else {}
+
+
 def _as_fraction(value) -> float | None:
     """Targets may be entered as 85 (percent) or 0.85; rates here are fractions."""
     if value is None:
@@ -116,7 +122,7 @@ def dashboard_targets(*, survey: Survey) -> dict:
     except (ImportError, AttributeError):
         return {}
     try:
-        raw = plan_targets(year=survey_year(survey)) or {}
+        raw = plan_targets(year=survey_year(survey), series_id=survey.series_id) or {}
     except (AttributeError, LookupError):
         return {}
     company = raw.get("company") or {}

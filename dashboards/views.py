@@ -19,6 +19,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext_lazy
@@ -39,9 +40,11 @@ from dashboards.selectors import (
     project_list_rows,
     question_labels,
 )
+from dashboards.todo import todo_for
 from departments.ports import PORTS
 from departments.selectors import user_sees_company_wide
 from feedback.selectors import feedback_port_version
+from feedback.themes import port_theme_version
 from owners.stages import Stage
 from satisfaction.exports import scorecard_xlsx
 from satisfaction.selectors import headline_snapshot, metric_run_state, port_snapshots_for_user
@@ -418,12 +421,13 @@ def port_dashboard(request, port: str):
     bundle = _port_bundle(filters, port)
     # The feedback panel in the body: its own state (scope is settled: _port let the user see this port).
     feedback = feedback_port_version(port=port)
+    themes = port_theme_version(port=port)  # the comments themselves move the data version
     return _page(request, "dashboards/port.html", filters, {
         "port": port,
         "port_label": port_name(port),
         "panels_html": bundle["html"],
         "data_url": reverse("dashboards:port_data", args=[port]) + "?" + filters.query(),
-    }, cache_parts=(bundle.get("key"), port, feedback))
+    }, cache_parts=(bundle.get("key"), port, feedback, themes))
 
 
 @require_GET
@@ -453,7 +457,9 @@ def project_list(request):
         query = filters.query(project="")
         return redirect(f"{url}?{query}" if query else url)
     rows = project_list_rows(survey=filters.survey) if filters.survey else []
-    return _page(request, "dashboards/project_list.html", filters, {"rows": rows})
+    # A weighted survey's rows carry n_eff: its weighted rates (加权) beside the plain ones.
+    weighted = any(row.n_eff is not None for row in rows)
+    return _page(request, "dashboards/project_list.html", filters, {"rows": rows, "weighted": weighted})
 
 
 def _scorecard_panels(filters: Filters, ports: list[str], labels: dict) -> list[dict]:
@@ -530,7 +536,8 @@ def project_xlsx(request, code: str):
 @login_required
 def home(request):
     survey = survey_latest()
-    context = {"survey": survey}
+    now = timezone.now()
+    context = {"survey": survey, "todo": todo_for(user=request.user, today=timezone.localdate(now), now=now)}
     if survey is not None:
         context |= {
             "headline": headline_snapshot(survey=survey),

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from feedback.models import Callback, CallbackRule, ExternalBenchmark, ExternalBenchmarkRow, Feedback
+from feedback.models import Callback, CallbackRule, CommentTheme, ExternalBenchmark, ExternalBenchmarkRow, Feedback
 
 # Research bases: the callback rules are configured here (months after move-in, window); the rest is for support.
 
@@ -18,8 +18,15 @@ class FeedbackAdmin(SimpleHistoryAdmin):
 
 @admin.register(CallbackRule)
 class CallbackRuleAdmin(admin.ModelAdmin):
-    list_display = ["name", "months_after_move_in", "window_days", "is_active"]
-    ordering = ["months_after_move_in"]
+    list_display = ["name", "anchor", "months_after_move_in", "window_days", "is_active"]
+    ordering = ["anchor", "months_after_move_in"]
+
+
+@admin.register(CommentTheme)
+class CommentThemeAdmin(admin.ModelAdmin):
+    list_display = ["port", "name", "keywords", "position"]
+    list_filter = ["port"]
+    ordering = ["port", "position", "id"]
 
 
 @admin.register(Callback)

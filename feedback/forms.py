@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from crispy_forms.layout import Column, Field, Fieldset, Row
+from datetime import timedelta
+
+from crispy_forms.layout import HTML, Column, Field, Fieldset, Row
 from django import forms
+from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from core import text_limits
 from core.forms import form_helper
 from departments.ports import PortCode, port_label, ports_in_order
 from feedback.importing import parse_rate
-from feedback.models import CallbackOutcome, FeedbackKind, FeedbackSeverity, FeedbackStatus
+from feedback.models import (
+    CallbackOutcome,
+    CallbackRule,
+    CommentTheme,
+    FeedbackKind,
+    FeedbackSeverity,
+    FeedbackStatus,
+)
 from feedback.services import benchmark_row_validate, feedback_validate
 from owners.models import Owner, Project
 from owners.stages import Stage
@@ -44,7 +54,11 @@ class FeedbackForm(FieldMessagesMixin, forms.Form):
     kind = forms.ChoiceField(label=_("反馈类型"), choices=FeedbackKind.choices)
     project = forms.ModelChoiceField(label=_("楼盘"), queryset=_projects(), empty_label=_("请选择楼盘"))
     unit = forms.CharField(label=_("房号"), max_length=32, required=False)
-    owner_name = forms.CharField(label=_("业主姓名"), max_length=50, required=False, help_text=_("选填；填写时须同时填写房号"))
+    owner = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    owner_name = forms.CharField(
+        label=_("业主"), max_length=50, required=False,
+        help_text=_("选填；输入房号、姓名或电话尾号，从业主名册中选择（不用脚本时填写姓名并填写房号）"),
+    )
     port = forms.ChoiceField(label=_("责任端口"), choices=[("", _("请选择端口")), *PortCode.choices])
     received_on = forms.DateField(label=_("受理日期"), widget=DATE_WIDGET)
     severity = forms.ChoiceField(label=_("严重程度"), choices=FeedbackSeverity.choices, initial=FeedbackSeverity.NORMAL)
@@ -56,9 +70,20 @@ class FeedbackForm(FieldMessagesMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.today = today
         self.fields["project"].queryset = _projects()
+        # The roster search of keyed entry (owners.selectors.owners_search), offered as the user types.
+        self.fields["owner_name"].widget.attrs.update({
+            "autocomplete": "off",
+            "hx-get": reverse_lazy("feedback:owner_search"),
+            "hx-trigger": "input changed delay:250ms",
+            "hx-target": "#owner-picker-results",
+            "hx-include": "#id_project",
+            "hx-vals": '{"picker": "1"}',
+        })
         self.helper = form_helper(
             _thirds("kind", "port", "severity"),
             _thirds("project", "unit", "owner_name"),
+            HTML('<div id="owner-picker-results" class="mb-3" aria-live="polite"></div>'),
+            "owner",
             _thirds("received_on", "status", "closed_on"),
             "description",
         )
@@ -69,7 +94,14 @@ class FeedbackForm(FieldMessagesMixin, forms.Form):
         owner_name = (data.get("owner_name") or "").strip()
         unit = (data.get("unit") or "").strip()
         project = data.get("project")
-        if owner_name and project is not None:
+        if data.get("owner"):
+            # Picked from the roster: the owner's own unit; the service checks the project.
+            owner = Owner.objects.filter(pk=data["owner"]).first()
+            if owner is None:
+                self.add_error("owner_name", "名册中没有这位业主，请重新搜索选择")
+            else:
+                data["unit"] = owner.unit
+        elif owner_name and project is not None:
             if not unit:
                 self.add_error("unit", "填写业主姓名时必须填写房号")
             else:
@@ -91,6 +123,7 @@ class FeedbackForm(FieldMessagesMixin, forms.Form):
             today=self.today,
         )
         for field_name, message in problems.items():
+            field_name = "owner_name" if field_name == "owner" else field_name
             if field_name in self.errors:
                 continue  # already reported by the field itself, e.g. "请选择楼盘"
             self.add_error(field_name if field_name in self.fields else None, message)
@@ -182,6 +215,98 @@ class CallbackForm(FieldMessagesMixin, forms.Form):
 
     def scores(self) -> dict[str, int | None]:
         return {code: self.cleaned_data.get(code) for code in ("overall", "repurchase", "recommend")}
+
+
+DUE_WINDOWS = [
+    ("", _("全部到期")),
+    ("overdue", _("已过应回访日")),
+    ("today", _("今天到期")),
+    ("week", _("未来 7 天到期")),
+    ("later", _("7 天以后到期")),
+]
+
+
+class CallbackFilterForm(forms.Form):
+    """Filters of the callback due list: project, stage (as of the due date) and where the due date falls."""
+
+    project = forms.ModelChoiceField(label=_("楼盘"), queryset=_projects(), required=False, empty_label=_("全部楼盘"))
+    stage = forms.ChoiceField(label=_("阶段"), choices=[("", _("全部阶段")), *Stage.choices], required=False)
+    window = forms.ChoiceField(label=_("到期"), choices=DUE_WINDOWS, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["project"].queryset = _projects()
+        self.fields["project"].error_messages["invalid_choice"] = "没有这个楼盘，已显示全部楼盘"
+        self.helper = form_helper(_thirds("project", "stage", "window"), summary=False)
+
+    def due_range(self, today):
+        """(due_from, due_to) for the chosen window; None = open."""
+        window = self.cleaned_data.get("window") if self.is_valid() else ""
+        week = today + timedelta(days=7)
+        return {
+            "overdue": (None, today - timedelta(days=1)),
+            "today": (today, today),
+            "week": (today, week),
+            "later": (week + timedelta(days=1), None),
+        }.get(window, (None, None))
+
+
+class CallbackInlineForm(forms.Form):
+    """The outcome and a note, typed in the due list's row (the full record page takes scores and issues)."""
+
+    outcome = forms.ChoiceField(label=_("回访结果"), choices=[("", _("请选择结果")), *CallbackOutcome.choices])
+    notes = forms.CharField(label=_("备注"), max_length=text_limits.NOTE, required=False)
+
+    def __init__(self, *args, owner_id: int, rule_id: int, **kwargs):
+        super().__init__(*args, auto_id=f"id_%s_{owner_id}_{rule_id}", **kwargs)
+        self.fields["notes"].widget.attrs["placeholder"] = _("备注")
+        self.helper = form_helper(
+            Row(Column(Field("outcome", wrapper_class="mb-0"), css_class="col"), Column(Field("notes", wrapper_class="mb-0"), css_class="col")),
+            summary=False,
+            label_class="visually-hidden",
+        )
+
+
+class CallbackRuleForm(FieldMessagesMixin, forms.ModelForm):
+    months_after_move_in = forms.IntegerField(label=_("起算后月数"), min_value=1, max_value=120)
+    window_days = forms.IntegerField(label=_("前后窗口（天）"), min_value=0, max_value=90, initial=15)
+
+    class Meta:
+        model = CallbackRule
+        fields = ["name", "anchor", "months_after_move_in", "window_days", "is_active"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["months_after_move_in"].error_messages.update(
+            min_value="月数须在 1 到 120 之间", max_value="月数须在 1 到 120 之间", invalid="月数须为整数"
+        )
+        self.fields["window_days"].error_messages.update(
+            min_value="窗口须在 0 到 90 天之间", max_value="窗口须在 0 到 90 天之间", invalid="窗口天数须为整数"
+        )
+        self.helper = form_helper(_thirds("name", "anchor", "months_after_move_in"), _thirds("window_days", "is_active"))
+
+
+class CommentThemeForm(FieldMessagesMixin, forms.ModelForm):
+    class Meta:
+        model = CommentTheme
+        fields = ["name", "keywords", "position"]
+
+    def __init__(self, *args, port: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.port = port
+        self.fields["position"].error_messages["invalid"] = "顺序须为整数"
+        self.helper = form_helper(
+            Row(Column("name", css_class="col-md-3"), Column("keywords", css_class="col-md-7"), Column("position", css_class="col-md-2"))
+        )
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("请填写主题")
+        # The port is not a field of the form, so the model's unique check would skip it: ask here.
+        if CommentTheme.objects.filter(port=self.instance.port, name=name).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError("该端口已有同名主题")
+        return name
 
 
 class BenchmarkForm(FieldMessagesMixin, forms.Form):

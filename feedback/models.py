@@ -82,11 +82,21 @@ class Feedback(models.Model):
         return f"{self.get_kind_display()} · {self.project_id} · {self.received_on}"
 
 
+class CallbackAnchor(models.TextChoices):
+    MOVE_IN = "move_in", _("入住后（磨合期等已入住业主）")
+    CONTRACT = "contract", _("签约后（准业主，交付前）")
+
+
 class CallbackRule(models.Model):
-    """Owners due for a callback N months after move-in, within ± window_days (e.g. run-in owners at 3, 6, 12 months)."""
+    """Owners due for a callback N months after move-in, within ± window_days (e.g. run-in owners at 3, 6, 12
+    months); or, for a rule anchored on the contract, 准业主 N months after signing while not yet moved in."""
 
     name = models.CharField(_("名称"), max_length=50)
-    months_after_move_in = models.PositiveSmallIntegerField(_("入住后月数"))
+    anchor = models.CharField(
+        _("起算日"), max_length=16, choices=CallbackAnchor.choices, default=CallbackAnchor.MOVE_IN,
+        help_text=_("入住日起算回访已入住业主；签约日起算回访交付前的准业主"),
+    )
+    months_after_move_in = models.PositiveSmallIntegerField(_("起算后月数"))
     window_days = models.PositiveSmallIntegerField(_("前后窗口（天）"), default=15)
     is_active = models.BooleanField(_("启用"), default=True)
 
@@ -95,7 +105,11 @@ class CallbackRule(models.Model):
         verbose_name = _("回访规则")
         verbose_name_plural = _("回访规则")
         constraints = [
-            models.UniqueConstraint(fields=["months_after_move_in"], name="callback_rule_unique_months"),
+            models.UniqueConstraint(
+                fields=["anchor", "months_after_move_in"],
+                name="callback_rule_unique_anchor_months",
+                violation_error_message=_("已有相同起算日和月数的回访规则"),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -195,3 +209,29 @@ class ExternalBenchmarkRow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.benchmark} · {self.port or 'headline'} · {self.project_id or 'all'} · {self.stage or 'all'}"
+
+
+class CommentTheme(models.Model):
+    """One theme of a port's lexicon for reading open comments (e.g. 物业 · 保洁: 保洁, 清洁, 卫生, 垃圾): a
+    comment mentions the theme when one of its keywords is a word of the comment as jieba segments it."""
+
+    port = models.CharField(_("端口"), max_length=16, choices=PortCode.choices)
+    name = models.CharField(_("主题"), max_length=20)
+    keywords = models.CharField(
+        _("关键词"), max_length=500, help_text=_("以逗号、顿号或空格分隔；主题名本身也算关键词")
+    )
+    position = models.PositiveSmallIntegerField(_("顺序"), default=0)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("意见主题")
+        verbose_name_plural = _("意见主题")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["port", "name"], name="comment_theme_unique_port_name",
+                violation_error_message=_("该端口已有同名主题"),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_port_display()} · {self.name}"

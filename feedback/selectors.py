@@ -24,6 +24,7 @@ from departments.ports import port_label
 from departments.selectors import ports_visible_to
 from feedback.models import (
     Callback,
+    CallbackAnchor,
     CallbackOutcome,
     CallbackRule,
     ExternalBenchmark,
@@ -92,12 +93,14 @@ class RuleSpec:
     name: str
     months: int
     window_days: int
+    anchor: str = CallbackAnchor.MOVE_IN  # contract: 准业主, counted from signing while not yet moved in
 
 
 @dataclass(frozen=True)
 class OwnerSpec:
     id: int
     move_in_date: date | None
+    contract_date: date | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,17 @@ def callback_due_on(move_in_date: date, months: int) -> date:
     return move_in_date + relativedelta(months=months)
 
 
+def _anchor_date(owner: OwnerSpec, rule: RuleSpec, today: date) -> date | None:
+    """The day a rule counts from for this owner, or None when the rule does not apply to them today: move-in
+    rules need an owner moved in by today; contract rules (准业主) a signed owner not yet moved in today."""
+    if rule.anchor == CallbackAnchor.CONTRACT:
+        moved_in = owner.move_in_date is not None and owner.move_in_date <= today
+        return owner.contract_date if owner.contract_date is not None and not moved_in else None
+    if owner.move_in_date is None or owner.move_in_date > today:
+        return None
+    return owner.move_in_date
+
+
 def callback_due_items(
     *, owners: Iterable[OwnerSpec], rules: Sequence[RuleSpec], today: date, done: set[tuple[int, int]] = frozenset()
 ) -> list[DueItem]:
@@ -126,12 +140,13 @@ def callback_due_items(
     not been done yet (``done`` holds (owner id, rule id) pairs reached or refused)."""
     items = []
     for owner in owners:
-        if owner.move_in_date is None or owner.move_in_date > today:
-            continue
         for rule in rules:
             if (owner.id, rule.id) in done:
                 continue
-            due_on = callback_due_on(owner.move_in_date, rule.months)
+            anchor = _anchor_date(owner, rule, today)
+            if anchor is None:
+                continue
+            due_on = callback_due_on(anchor, rule.months)
             window = timedelta(days=rule.window_days)
             if due_on - window <= today <= due_on + window:
                 items.append(
@@ -147,13 +162,14 @@ def callback_due_items(
     return sorted(items, key=lambda item: (item.due_on, item.owner_id, item.rule_id))
 
 
-@dataclass(frozen=True)
+@dataclass
 class DueRow:
     item: DueItem
     owner: Owner
     rule: CallbackRule
     stage: str
     attempts: int
+    inline_form: object = None  # the page's outcome form for this row
 
     @property
     def stage_label(self) -> str:
@@ -161,23 +177,48 @@ class DueRow:
 
 
 def callback_rules_active() -> list[CallbackRule]:
-    return list(CallbackRule.objects.filter(is_active=True).order_by("months_after_move_in", "id"))
+    return list(CallbackRule.objects.filter(is_active=True).order_by("anchor", "months_after_move_in", "id"))
 
 
-def callback_due_list(*, today: date, project: Project | None = None) -> list[DueRow]:
-    """The due list of every active rule as of ``today``, with owners loaded (phones shown masked by the page)."""
-    rules = callback_rules_active()
+def callback_rules_all() -> list[CallbackRule]:
+    return list(CallbackRule.objects.order_by("-is_active", "anchor", "months_after_move_in", "id"))
+
+
+def _owners_in_reach(rules: list[CallbackRule], *, anchor: str, field: str, today: date) -> Q:
+    """Owners whose ``field`` date can put a due date of one of these rules inside its window (a few days'
+    slack covers month-end clamping); an empty Q-less filter when no rule has that anchor."""
+    rules = [rule for rule in rules if rule.anchor == anchor]
     if not rules:
-        return []
-    # Only owners whose move-in can put a due date inside some window; a few days' slack covers month-end clamping.
+        return Q(pk__in=[])
     longest = max(rule.months_after_move_in for rule in rules)
     shortest = min(rule.months_after_move_in for rule in rules)
     widest = max(rule.window_days for rule in rules) + 3
-    owners_qs = Owner.objects.filter(
-        move_in_date__gte=today - relativedelta(months=longest) - timedelta(days=widest),
-        move_in_date__lte=today - relativedelta(months=shortest) + timedelta(days=widest),
-        anonymised_at__isnull=True,
-    ).select_related("project")
+    return Q(
+        **{
+            f"{field}__gte": today - relativedelta(months=longest) - timedelta(days=widest),
+            f"{field}__lte": today - relativedelta(months=shortest) + timedelta(days=widest),
+        }
+    )
+
+
+def callback_due_list(
+    *,
+    today: date,
+    project: Project | None = None,
+    stage: str = "",
+    due_from: date | None = None,
+    due_to: date | None = None,
+) -> list[DueRow]:
+    """The due list of every active rule as of ``today``, with owners loaded (phones shown masked by the page);
+    optionally only one project, one stage (as of the due date) and due dates within [due_from, due_to]."""
+    rules = callback_rules_active()
+    if not rules:
+        return []
+    reach = _owners_in_reach(rules, anchor=CallbackAnchor.MOVE_IN, field="move_in_date", today=today) | (
+        _owners_in_reach(rules, anchor=CallbackAnchor.CONTRACT, field="contract_date", today=today)
+        & (Q(move_in_date__isnull=True) | Q(move_in_date__gt=today))
+    )
+    owners_qs = Owner.objects.filter(reach, anonymised_at__isnull=True).select_related("project")
     if project is not None:
         owners_qs = owners_qs.filter(project=project)
     owners = {owner.pk: owner for owner in owners_qs.order_by("id")}
@@ -190,13 +231,13 @@ def callback_due_list(*, today: date, project: Project | None = None) -> list[Du
         if outcome in (CallbackOutcome.REACHED, CallbackOutcome.REFUSED):
             done.add((owner_id, rule_id))
     items = callback_due_items(
-        owners=[OwnerSpec(owner.pk, owner.move_in_date) for owner in owners.values()],
-        rules=[RuleSpec(r.pk, r.name, r.months_after_move_in, r.window_days) for r in rules],
+        owners=[OwnerSpec(owner.pk, owner.move_in_date, owner.contract_date) for owner in owners.values()],
+        rules=[RuleSpec(r.pk, r.name, r.months_after_move_in, r.window_days, r.anchor) for r in rules],
         today=today,
         done=done,
     )
     rules_by_id = {rule.pk: rule for rule in rules}
-    return [
+    rows = [
         DueRow(
             item=item,
             owner=owners[item.owner_id],
@@ -206,6 +247,19 @@ def callback_due_list(*, today: date, project: Project | None = None) -> list[Du
         )
         for item in items
     ]
+    return [
+        row
+        for row in rows
+        if (not stage or row.stage == stage)
+        and (due_from is None or row.item.due_on >= due_from)
+        and (due_to is None or row.item.due_on <= due_to)
+    ]
+
+
+def callback_due_on_for(owner: Owner, rule: CallbackRule) -> date | None:
+    """The due date of this owner's callback under the rule (None when the anchor date is unknown)."""
+    anchor = owner.contract_date if rule.anchor == CallbackAnchor.CONTRACT else owner.move_in_date
+    return callback_due_on(anchor, rule.months_after_move_in) if anchor else None
 
 
 def callbacks_recent(*, limit: int = 20) -> list[Callback]:

@@ -12,16 +12,21 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_POST
 
 from core.logging import mask_phones
 from departments.ports import PORTS, port_label, ports_in_order
-from departments.selectors import ports_visible_to, user_has_any_role, user_may_enter_data
+from departments.selectors import ports_owned_by, ports_visible_to, user_has_any_role, user_may_enter_data
 from feedback import selectors as sel
 from feedback.forms import (
     BenchmarkForm,
     BenchmarkImportForm,
     BenchmarkRowForm,
+    CallbackFilterForm,
     CallbackForm,
+    CallbackInlineForm,
+    CallbackRuleForm,
+    CommentThemeForm,
     FeedbackFilterForm,
     FeedbackForm,
     FeedbackPeriodForm,
@@ -33,7 +38,7 @@ from feedback.importing import (
     benchmark_import,
     feedback_template_xlsx,
 )
-from feedback.models import CallbackRule, ExternalBenchmark, FeedbackKind
+from feedback.models import CallbackRule, CommentTheme, ExternalBenchmark, FeedbackKind
 from feedback.services import (
     benchmark_create,
     benchmark_row_add,
@@ -41,7 +46,10 @@ from feedback.services import (
     feedback_create,
     feedback_update,
 )
+from feedback.themes import port_themes, theme_keywords
 from owners.models import Owner, Project
+from owners.privacy import phone_reveal
+from owners.selectors import owners_search, user_may_reveal_phone
 from surveys.models import ImportJob, Survey
 from surveys.selectors import survey_latest
 from surveys.views import upload_start
@@ -142,6 +150,7 @@ def feedback_edit_view(request, pk: int):
                 "kind": feedback.kind,
                 "project": feedback.project_id,
                 "unit": feedback.unit,
+                "owner": feedback.owner_id,
                 "owner_name": feedback.owner.name if feedback.owner else "",
                 "port": feedback.port,
                 "received_on": feedback.received_on,
@@ -153,6 +162,24 @@ def feedback_edit_view(request, pk: int):
             today=today,
         )
     return render(request, "feedback/form.html", {"form": form, "title": "修改客户反馈", "feedback": feedback})
+
+
+OWNER_PICKER_LIMIT = 20
+
+
+def feedback_owner_search_view(request):
+    """htmx: owners of the roster matching what was typed (unit, name or phone digits), within the chosen project."""
+    _require_keeper(request.user)
+    query = request.GET.get("owner_name", "").strip()
+    project = request.GET.get("project", "")
+    owners = []
+    if query:
+        owners = list(owners_search(query=query, project_id=int(project) if project.isdigit() else None)[
+            : OWNER_PICKER_LIMIT + 1
+        ])
+    return render(request, "feedback/_owner_picker.html", {
+        "owners": owners[:OWNER_PICKER_LIMIT], "more": len(owners) > OWNER_PICKER_LIMIT, "query": query,
+    })
 
 
 def feedback_detail_view(request, pk: int):
@@ -236,25 +263,99 @@ def feedback_port_view(request, port: str):
 # --- callbacks -------------------------------------------------------------------------------------------------
 
 
+CALLBACKS_PER_PAGE = 30
+
+
+def _is_htmx(request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _safe_next(request, default: str) -> str:
+    """Where to go back to: a local callback-list URL carried by the form (filters and page kept), else default."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    base = reverse("feedback:callbacks")
+    return target if target.startswith(base) and "//" not in target else default
+
+
 def callback_due_view(request):
     _require_keeper(request.user)
     today = timezone.localdate()
-    rows = sel.callback_due_list(today=today)
+    filters = CallbackFilterForm(request.GET or None)
+    project = filters.cleaned_data.get("project") if filters.is_valid() else None
+    stage = filters.cleaned_data.get("stage", "") if filters.is_valid() else ""
+    due_from, due_to = filters.due_range(today)
+    rows = sel.callback_due_list(today=today, project=project, stage=stage, due_from=due_from, due_to=due_to)
+    page = Paginator(rows, CALLBACKS_PER_PAGE).get_page(request.GET.get("page"))
+    for row in page.object_list:
+        row.inline_form = CallbackInlineForm(owner_id=row.owner.pk, rule_id=row.rule.pk)
+    query = request.GET.copy()
+    query.pop("page", None)
     return render(
         request,
         "feedback/callbacks.html",
-        {"rows": rows, "today": today, "rules": sel.callback_rules_active(), "recent": sel.callbacks_recent()},
+        {
+            "rows": page.object_list,
+            "page": page,
+            "total": len(rows),
+            "filters": filters,
+            "query": query.urlencode(),
+            "here": request.get_full_path(),
+            "today": today,
+            "rules": sel.callback_rules_active(),
+            "recent": sel.callbacks_recent(),
+            "may_edit_rules": True,
+        },
+    )
+
+
+@require_POST
+def callback_phone_view(request, owner_id: int):
+    """Reveal one owner's full number to dial (the permission ``owners.view_full_phone``; a PhoneAccessLog row).
+    With htmx the phone cell is swapped in place; without JS the record page opens with the number shown."""
+    _require_keeper(request.user)
+    owner = get_object_or_404(Owner.objects.select_related("project"), pk=owner_id)
+    phone = phone_reveal(
+        user=request.user,
+        owner=owner,
+        where=f"回访计划 {reverse('feedback:callbacks')}",
+        ip_address=request.META.get("REMOTE_ADDR"),
+        now=timezone.now(),
+    )
+    revealed = bool(owner.phone) and user_may_reveal_phone(request.user)
+    if _is_htmx(request):
+        return render(request, "feedback/_phone_cell.html", {"owner": owner, "phone": phone, "revealed": revealed})
+    return _callback_record_page(request, owner, phone=phone)
+
+
+def _callback_record_page(request, owner: Owner, *, phone: str | None = None, form=None, status: int = 200):
+    rule = CallbackRule.objects.filter(pk=request.GET.get("rule") or request.POST.get("rule") or 0).first()
+    due_on = sel.callback_due_on_for(owner, rule) if rule else None
+    form = form or CallbackForm(initial={"called_on": timezone.localdate()})
+    return render(
+        request,
+        "feedback/callback_form.html",
+        {
+            "form": form,
+            "owner": owner,
+            "rule": rule,
+            "due_on": due_on,
+            "phone": phone,
+            "next": _safe_next(request, reverse("feedback:callbacks")),
+        },
+        status=status,
     )
 
 
 def callback_record_view(request, owner_id: int):
     _require_keeper(request.user)
     owner = get_object_or_404(Owner.objects.select_related("project"), pk=owner_id)
-    rule = CallbackRule.objects.filter(pk=request.GET.get("rule") or request.POST.get("rule") or 0).first()
-    due_on = sel.callback_due_on(owner.move_in_date, rule.months_after_move_in) if rule and owner.move_in_date else None
+    if request.method != "POST":
+        return _callback_record_page(request, owner)
+    rule = CallbackRule.objects.filter(pk=request.POST.get("rule") or 0).first()
+    due_on = sel.callback_due_on_for(owner, rule) if rule else None
     today = timezone.localdate()
-    form = CallbackForm(request.POST or None, initial={"called_on": today})
-    if request.method == "POST" and form.is_valid():
+    form = CallbackForm(request.POST)
+    if form.is_valid():
         data = form.cleaned_data
         try:
             callback = callback_record(
@@ -277,9 +378,96 @@ def callback_record_view(request, owner_id: int):
             text = f"已记录对 {owner.unit} {owner.name} 的回访（{callback.get_outcome_display()}）"
             if callback.response_id:
                 text += "，评分已计入回访触点调查"
+            if _is_htmx(request):
+                return render(request, "feedback/_callback_done_row.html", {"callback": callback, "text": text})
             messages.success(request, text)
-            return redirect("feedback:callbacks")
-    return render(request, "feedback/callback_form.html", {"form": form, "owner": owner, "rule": rule, "due_on": due_on})
+            return redirect(_safe_next(request, reverse("feedback:callbacks")))
+    if _is_htmx(request):
+        # Keep what was typed in the row; say what is wrong beside it.
+        errors = [str(error) for errors in form.errors.values() for error in errors]
+        response = HttpResponse("；".join(errors), status=200)
+        response["HX-Retarget"] = f"#callback-msg-{owner.pk}-{rule.pk if rule else 0}"
+        response["HX-Reswap"] = "innerHTML"
+        return response
+    return _callback_record_page(request, owner, form=form, status=400)
+
+
+def callback_rules_view(request):
+    """Brand-service staff keep the callback rules (which months, which window, run-in owners or 准业主)."""
+    _require_keeper(request.user)
+    rule = None
+    if request.GET.get("edit"):
+        rule = CallbackRule.objects.filter(pk=request.GET["edit"] if request.GET["edit"].isdigit() else 0).first()
+    if request.method == "POST":
+        if request.POST.get("id"):
+            rule = get_object_or_404(CallbackRule, pk=request.POST["id"] if request.POST["id"].isdigit() else 0)
+        form = CallbackRuleForm(request.POST, instance=rule)
+        if form.is_valid():
+            saved = form.save()
+            messages.success(request, f"已保存回访规则“{saved.name}”")
+            return redirect("feedback:callback_rules")
+        status = 400
+    else:
+        form = CallbackRuleForm(instance=rule)
+        status = 200
+    return render(
+        request,
+        "feedback/callback_rules.html",
+        {"form": form, "rule": rule, "rules": sel.callback_rules_all()},
+        status=status,
+    )
+
+
+# --- comment themes --------------------------------------------------------------------------------------------
+
+
+def _may_edit_themes(user, port: str) -> bool:
+    """Brand-service staff, and the head of the department owning the port."""
+    return user_may_enter_data(user) or port in ports_owned_by(user)
+
+
+def comment_themes_view(request, port: str):
+    """A port's theme lexicon: anyone who sees the port reads it; brand-service staff and the port's owning
+    head add, change and remove themes."""
+    if port not in PORTS:
+        raise Http404("没有这个端口")
+    if port not in ports_visible_to(request.user):
+        raise PermissionDenied("无权查看该端口")
+    may_edit = _may_edit_themes(request.user, port)
+    theme = None
+    edit_id = request.POST.get("id") or request.GET.get("edit") or ""
+    if edit_id:
+        theme = get_object_or_404(CommentTheme, port=port, pk=edit_id if edit_id.isdigit() else 0)
+    status = 200
+    if request.method == "POST":
+        if not may_edit:
+            raise PermissionDenied("只有品牌客服专员和该端口的责任部门负责人可以修改主题词库")
+        if request.POST.get("delete") and theme is not None:
+            name = theme.name
+            theme.delete()
+            messages.success(request, f"已删除主题“{name}”")
+            return redirect("feedback:themes", port=port)
+        form = CommentThemeForm(request.POST, instance=theme, port=port)
+        if form.is_valid():
+            saved = form.save()
+            messages.success(request, f"已保存主题“{saved.name}”")
+            return redirect("feedback:themes", port=port)
+        status = 400
+    else:
+        form = CommentThemeForm(instance=theme, port=port)
+    return render(
+        request,
+        "feedback/themes.html",
+        {
+            "port": port,
+            "port_label": port_label(port),
+            "themes": [(t, theme_keywords(t.name, t.keywords)) for t in port_themes(port=port)],
+            "form": form,
+            "theme": theme,
+            "may_edit": may_edit,
+        },
+        status=status,
+    )
 
 
 # --- external survey reports -----------------------------------------------------------------------------------

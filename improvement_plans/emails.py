@@ -54,3 +54,55 @@ def plan_transition_notify(*, transition_id: int) -> int:
         return 0
     notification_send(users=recipients, kind=PLAN_TRANSITION, subject=subject, body=body)
     return len(recipients)
+
+
+PLAN_ITEM_ADDED = "plan_item_added"
+
+
+def item_added_notify_on_commit(*, item_id: int, by_id: int | None) -> None:
+    transaction.on_commit(lambda: item_added_notify(item_id=item_id, by_id=by_id))
+
+
+def item_added_notify(*, item_id: int, by_id: int | None) -> int:
+    """Tell management that a running plan took a new action item or research topic (not the one who added it)."""
+    from improvement_plans.models import ActionItem
+    from improvement_plans.selectors import management_recipients
+
+    item = ActionItem.objects.select_related("plan").get(pk=item_id)
+    plan = item.plan
+    recipients = [user for user in management_recipients() if user.pk != by_id]
+    title = f"{plan.year} 年度{plan.scope_label}满意度提升计划"
+    subject = f"【新增{item.get_kind_display()}】{title}"
+    body = (
+        f"{title}（{plan.get_status_display()}）新增{item.get_kind_display()}“{item.title}”。\n\n查看：{_plan_link(plan)}\n"
+    )
+    notification_send(users=recipients, kind=PLAN_ITEM_ADDED, subject=subject, body=body)
+    return len(recipients)
+
+
+ACTION_ITEM_OVERDUE = "action_item_overdue"
+
+
+def item_overdue_notify_on_commit(*, item_id: int, today) -> None:
+    transaction.on_commit(lambda: item_overdue_notify(item_id=item_id, today=today))
+
+
+def item_overdue_notify(*, item_id: int, today) -> int:
+    """Tell the item's owners (``selectors.action_item_owners``) that it is past its due date."""
+    from improvement_plans.models import ActionItem
+    from improvement_plans.selectors import action_item_owners
+
+    item = ActionItem.objects.select_related("plan", "responsible_department").get(pk=item_id)
+    plan = item.plan
+    recipients = action_item_owners(item)
+    days = (today - item.due_on).days
+    base = getattr(settings, "SITE_URL", "").rstrip("/")
+    link = f"{base}{reverse('plans:action_item_detail', args=[item.pk])}"
+    subject = f"【行动项逾期】{item.title}"
+    body = (
+        f"{plan.year} 年度{plan.scope_label}满意度提升计划的{item.get_kind_display()}“{item.title}”"
+        f"完成期限为 {item.due_on:%Y-%m-%d}，已逾期 {days} 天，当前状态：{item.get_status_display()}。\n"
+        f"请更新进展或调整期限。\n\n查看：{link}\n"
+    )
+    notification_send(users=recipients, kind=ACTION_ITEM_OVERDUE, subject=subject, body=body)
+    return len(recipients)

@@ -6,11 +6,13 @@ from decimal import Decimal
 
 from crispy_forms.layout import Column, Field, Row
 from django import forms
+from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from core import text_limits
 from core.forms import form_helper
-from departments.models import Department
+from departments.models import Department, WorkingGroup
+from improvement_plans import services
 from improvement_plans.models import (
     ActionItem,
     ComparisonKind,
@@ -114,6 +116,7 @@ class ActionItemForm(forms.ModelForm):
             "responsible_department",
             "responsible_person",
             "due_on",
+            "working_group",
             "pilot_scope",
             "old_process",
             "new_process",
@@ -132,6 +135,10 @@ class ActionItemForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["kind"].choices = ItemKind.choices
+        self.fields["working_group"].queryset = WorkingGroup.objects.filter(kind=WorkingGroup.Kind.TASK_FORCE).order_by(
+            "-starts_on", "name"
+        )
+        self.fields["working_group"].empty_label = _("（无）")
         self.fields["measure_category"].choices = [("", _("请选择")), *MeasureCategory.choices]
         self.fields["comparison_kind"].choices = [("", _("（不适用）")), *ComparisonKind.choices]
         self.helper = form_helper(
@@ -209,3 +216,65 @@ class ReviewForm(forms.Form):
         if may_return:
             self.fields["comment"].label = _("意见（退回时必填）")
         self.helper = form_helper()
+
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class WorkingGroupForm(forms.ModelForm):
+    members = forms.ModelMultipleChoiceField(
+        queryset=get_user_model().objects.none(), required=False, label=_("成员"),
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = WorkingGroup
+        fields = ["name", "kind", "purpose", "starts_on", "ends_on", "members"]
+        widgets = {"purpose": _text(3), "starts_on": DATE_INPUT, "ends_on": DATE_INPUT}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["members"].queryset = get_user_model().objects.filter(is_active=True).order_by("username")
+        self.fields["members"].label_from_instance = lambda user: user.get_full_name() or user.username
+        self.fields["name"].error_messages["required"] = _("请填写小组名称")
+        self.fields["kind"].error_messages["required"] = _("请选择小组类型")
+        self.helper = form_helper(
+            Row(Column("name", css_class="col-md-6"), Column("kind", css_class="col-md-6")),
+            "purpose",
+            Row(Column("starts_on", css_class="col-md-6"), Column("ends_on", css_class="col-md-6")),
+            "members",
+        )
+
+    def clean(self):
+        data = super().clean()
+        try:
+            services.group_validate(kind=data.get("kind"), starts_on=data.get("starts_on"), ends_on=data.get("ends_on"))
+        except forms.ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                self.add_error(field, errors)
+        return data
+
+
+class MeetingForm(forms.Form):
+    held_on = forms.DateField(label=_("会议日期"), widget=DATE_INPUT, error_messages={"required": _("请填写会议日期"), "invalid": _("会议日期不是有效日期")})
+    title = forms.CharField(label=_("议题"), max_length=200, error_messages={"required": _("请填写议题")})
+    attendees = forms.CharField(label=_("参会人"), max_length=500, required=False)
+    minutes = forms.CharField(label=_("会议纪要"), max_length=text_limits.TEXT, required=False, widget=_text(4))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = form_helper(
+            Row(Column("held_on", css_class="col-md-4"), Column("title", css_class="col-md-8")), "attendees", "minutes"
+        )
+
+
+class DecisionForm(forms.Form):
+    text = forms.CharField(label=_("决议内容"), max_length=text_limits.NOTE, widget=_text(2), error_messages={"required": _("请填写决议内容")})
+    responsible = forms.CharField(label=_("负责人"), max_length=50, required=False)
+    due_on = forms.DateField(label=_("完成期限"), widget=DATE_INPUT, required=False, error_messages={"invalid": _("完成期限不是有效日期")})
+
+    def __init__(self, *args, prefix=None, **kwargs):
+        super().__init__(*args, prefix=prefix, **kwargs)
+        self.helper = form_helper(
+            "text", Row(Column("responsible", css_class="col-md-6"), Column("due_on", css_class="col-md-6")), summary=False
+        )

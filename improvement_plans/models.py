@@ -152,6 +152,12 @@ class ActionItem(models.Model):
     )
     responsible_person = models.CharField(_("责任人"), max_length=50, blank=True)
     due_on = models.DateField(_("完成期限"), null=True, blank=True)
+    working_group = models.ForeignKey(
+        "departments.WorkingGroup", null=True, blank=True, on_delete=models.SET_NULL, related_name="action_items",
+        verbose_name=_("负责的提升小组"),
+    )
+    # When the overdue reminder last went to the item's owner (one reminder a week at most).
+    overdue_reminded_on = models.DateField(_("逾期提醒日期"), null=True, blank=True)
     status = models.CharField(_("进度状态"), max_length=16, choices=ItemStatus.choices, default=ItemStatus.NOT_STARTED)
     promoted_at = models.DateTimeField(_("转为改善项目时间"), null=True, blank=True)
 
@@ -259,3 +265,46 @@ class PlanComment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.plan} · {self.author}"
+
+
+class GroupMeeting(models.Model):
+    """One meeting of a working group (the standing group or a task force): when, about what, who came."""
+
+    group = models.ForeignKey(
+        "departments.WorkingGroup", on_delete=models.CASCADE, related_name="meetings", verbose_name=_("小组")
+    )
+    held_on = models.DateField(_("会议日期"))
+    title = models.CharField(_("议题"), max_length=200)
+    attendees = models.CharField(_("参会人"), max_length=500, blank=True)
+    minutes = models.TextField(_("会议纪要"), blank=True, max_length=text_limits.TEXT)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("记录人")
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("小组会议")
+        verbose_name_plural = _("小组会议")
+        constraints = [text_limits.length_check("minutes", text_limits.TEXT, name="group_meeting_minutes_length")]
+
+    def __str__(self) -> str:
+        return f"{self.group} · {self.held_on} · {self.title}"
+
+
+class GroupDecision(models.Model):
+    """A decision a working group took at a meeting: what, who carries it out, by when."""
+
+    meeting = models.ForeignKey(GroupMeeting, on_delete=models.CASCADE, related_name="decisions", verbose_name=_("会议"))
+    text = models.TextField(_("决议内容"), max_length=text_limits.NOTE)
+    responsible = models.CharField(_("负责人"), max_length=50, blank=True)
+    due_on = models.DateField(_("完成期限"), null=True, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("小组决议")
+        verbose_name_plural = _("小组决议")
+
+    def __str__(self) -> str:
+        return self.text[:40]

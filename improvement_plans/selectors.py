@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext
 
 from departments.models import Role, WorkingGroup
@@ -26,12 +26,16 @@ from departments.selectors import (
 )
 from improvement_plans.models import (
     ActionItem,
+    GroupMeeting,
     ImprovementPlan,
+    ItemStatus,
+    PlanAction,
     PlanStatus,
+    PlanTransition,
 )
 from satisfaction.metrics.engine import target_status, too_few, two_proportion_change
 from satisfaction.models import DriverSnapshot, ItemSnapshot, MetricSnapshot
-from surveys.models import Question, Survey
+from surveys.models import Question, Survey, SurveySeries
 from surveys.selectors import survey_year
 
 # Plans whose targets count: agreed by management (drafts are proposals, not targets).
@@ -77,6 +81,38 @@ def user_is_management(user) -> bool:
 def user_can_edit_plan(user, plan: ImprovementPlan) -> bool:
     """Plan content (fields, action items) is editable only as a draft, by its drafter."""
     return plan.status == PlanStatus.DRAFT and user_drafts_plans_for(user, plan.port)
+
+
+# Plans that run: they take new improvement items and research topics all year (§5.2), from their drafters
+# or from management; pilots and edits of existing items stay with the draft.
+RUNNING_STATUSES = (PlanStatus.APPROVED, PlanStatus.IN_PROGRESS)
+RUNNING_ITEM_KINDS = ("improvement", "research")
+
+
+def user_can_add_items(user, plan: ImprovementPlan) -> bool:
+    """Draft: its drafters. Approved or in progress: its drafters and management (improvement items and research
+    topics only). Submitted or completed: nobody."""
+    if plan.status == PlanStatus.DRAFT:
+        return user_drafts_plans_for(user, plan.port)
+    if plan.status in RUNNING_STATUSES:
+        return user_can_see_plan(user, plan) and (user_drafts_plans_for(user, plan.port) or user_is_management(user))
+    return False
+
+
+def plans_taking_items(*, user, port: str | None = None) -> QuerySet[ImprovementPlan]:
+    """Plans this user may add action items to: their drafts, and running plans they draft or, as management,
+    approve; newest year first."""
+    running = Q(status__in=RUNNING_STATUSES)
+    if user_is_management(user):
+        allowed = Q(pk__in=plans_visible_to(user).filter(running).values("pk"))
+    else:
+        allowed = Q(pk__in=[])
+    ports = plan_ports_draftable_by(user)
+    allowed |= Q(port__in=ports, status__in=(PlanStatus.DRAFT, *RUNNING_STATUSES))
+    plans = ImprovementPlan.objects.filter(allowed)
+    if port is not None:
+        plans = plans.filter(port=port)
+    return plans.order_by("-year", "port", "id")
 
 
 def user_can_record_progress(user, item: ActionItem) -> bool:
@@ -132,10 +168,26 @@ def management_recipients() -> list:
 
 # ---- plans -----------------------------------------------------------------------------------------------------
 
+def with_last_transition(plans: QuerySet[ImprovementPlan]) -> QuerySet[ImprovementPlan]:
+    """Annotate each plan's latest transition (``last_action``, ``last_comment``): a draft whose latest action was a
+    return is a returned plan (已退回), and its comment says why."""
+    latest = PlanTransition.objects.filter(plan=OuterRef("pk")).order_by("-at", "-id")
+    return plans.annotate(
+        last_action=Subquery(latest.values("action")[:1]), last_comment=Subquery(latest.values("comment")[:1])
+    )
+
+
+def plans_returned(*, user) -> list[ImprovementPlan]:
+    """Drafts that management returned, for the ports this user drafts plans for (a head's to-do)."""
+    ports = ports_owned_by(user)
+    plans = plans_visible_to(user).filter(status=PlanStatus.DRAFT, port__in=ports)
+    return [p for p in with_last_transition(plans).order_by("year", "port", "id") if p.last_action == PlanAction.RETURN]
+
+
 def plans_for_year(*, user, year: int) -> list[ImprovementPlan]:
     """The year's visible plans: the company plan first, then ports in their order."""
     order = {code: i for i, code in enumerate(["", *PORTS])}
-    plans = list(plans_visible_to(user).filter(year=year).order_by("port", "id"))
+    plans = list(with_last_transition(plans_visible_to(user).filter(year=year)).order_by("port", "id"))
     return sorted(plans, key=lambda plan: order.get(plan.port, 99))
 
 
@@ -173,25 +225,89 @@ def plan_editable_drafts(*, user, port: str | None = None) -> QuerySet[Improveme
     return ImprovementPlan.objects.filter(status=PlanStatus.DRAFT, port__in=ports).order_by("-year", "port")
 
 
-def plan_items(*, plan: ImprovementPlan) -> list[ActionItem]:
-    """Action items with their latest progress percentage (``latest_percent``), in kind then creation order."""
-    items = list(
-        plan.items.select_related("responsible_department", "source_survey").prefetch_related("notes").order_by("kind", "id")
+OPEN_ITEM_STATUSES = ("not_started", "in_progress")
+
+
+def item_is_overdue(item: ActionItem, *, today: date) -> bool:
+    """Past its due date, still open, in a plan that runs (a draft's dates are proposals)."""
+    return (
+        item.due_on is not None
+        and item.due_on < today
+        and item.status in OPEN_ITEM_STATUSES
+        and item.plan.status in RUNNING_STATUSES
     )
+
+
+def action_items_overdue(*, today: date) -> QuerySet[ActionItem]:
+    """Every overdue item of every running plan (the same rule as ``item_is_overdue``), oldest due first."""
+    return (
+        ActionItem.objects.filter(
+            due_on__lt=today, status__in=OPEN_ITEM_STATUSES, plan__status__in=RUNNING_STATUSES
+        )
+        .select_related("plan", "responsible_department")
+        .order_by("due_on", "id")
+    )
+
+
+def action_item_owners(item: ActionItem) -> list:
+    """Whom an item's reminder goes to: the heads of its responsible department, else the plan's drafters (heads
+    of the port's owning department; brand-service staff for the company plan)."""
+    User = get_user_model()
+    if item.responsible_department_id is not None:
+        heads = User.objects.filter(
+            memberships__department_id=item.responsible_department_id, memberships__is_head=True, is_active=True
+        )
+        if heads.exists():
+            return list(heads.order_by("id").distinct())
+    if item.plan.port == "":
+        return list(User.objects.filter(groups__name=Role.BRAND_SERVICE, is_active=True).order_by("id").distinct())
+    return list(
+        User.objects.filter(
+            memberships__department__owned_ports__code=item.plan.port, memberships__is_head=True, is_active=True
+        )
+        .order_by("id")
+        .distinct()
+    )
+
+
+def question_labels(codes) -> dict[str, str]:
+    """Each question code's label as the questionnaires name it (the newest wording), so codes never show raw."""
+    labels: dict[str, str] = {}
+    for code, label in (
+        Question.objects.filter(code__in=set(codes)).order_by("survey__created_at", "id").values_list("code", "label")
+    ):
+        labels[code] = label
+    return labels
+
+
+def plan_items(*, plan: ImprovementPlan, today: date | None = None) -> list[ActionItem]:
+    """Action items with their latest progress percentage (``latest_percent``), whether overdue (``overdue``) and
+    their question's label (``question_label``), in kind then creation order."""
+    items = list(
+        plan.items.select_related("responsible_department", "source_survey", "working_group")
+        .prefetch_related("notes")
+        .order_by("kind", "id")
+    )
+    labels = question_labels(item.question_code for item in items if item.question_code)
     for item in items:
         notes = sorted(item.notes.all(), key=lambda note: (note.created_at, note.pk))
         item.latest_percent = notes[-1].percent if notes else None
+        item.overdue = today is not None and item_is_overdue(item, today=today)
+        item.question_label = labels.get(item.question_code, item.question_code) if item.question_code else ""
     return items
 
 
-def plan_targets(*, year: int) -> dict:
+def plan_targets(*, year: int, series_id: int | None = None) -> dict:
     """The year's targets for the dashboards, as fractions 0–1: ``{"company": {"satisfaction", "loyalty"},
     "ports": {code: target}}``. Only agreed plans count (approved, in progress or completed): a draft or a
-    submission is a proposal, not a target. None where no agreed plan sets one."""
+    submission is a proposal, not a target. With ``series_id``, only plans judged in that series
+    (``plan_series_id``): a touch-point wave is not held to the annual survey's targets. None where no agreed
+    plan sets one."""
     result = {"company": {"satisfaction": None, "loyalty": None}, "ports": {code: None for code in PORTS}}
-    rows = ImprovementPlan.objects.filter(year=year, status__in=AGREED_STATUSES).values_list(
-        "port", "satisfaction_target", "loyalty_target"
-    )
+    plans = ImprovementPlan.objects.filter(year=year, status__in=AGREED_STATUSES)
+    if series_id is not None:
+        plans = [plan for plan in plans if plan_series_id(plan) == series_id]
+    rows = [(plan.port, plan.satisfaction_target, plan.loyalty_target) for plan in plans]
     for port, satisfaction, loyalty in rows:
         if port == "":
             result["company"] = {"satisfaction": satisfaction, "loyalty": loyalty}
@@ -261,8 +377,8 @@ def _actual(snapshot: MetricSnapshot, measure: str, target: float | None) -> Act
 
 @dataclass
 class FollowThrough:
-    """Target vs. actual: the latest figure (``latest``), every survey of the plan's year, and whether the
-    latest comes from before the plan year (no survey of the year has numbers yet)."""
+    """Target vs. actual: the latest figure (``latest``), every survey of the plan's year and series, and
+    whether there is none yet (``outside_year``: nothing is judged)."""
 
     satisfaction: list[Actual]
     loyalty: list[Actual]
@@ -277,18 +393,23 @@ class FollowThrough:
         return self.loyalty[-1] if self.loyalty else None
 
 
+def plan_series_id(plan: ImprovementPlan) -> int | None:
+    """The series a plan's targets are judged in: its baseline survey's series, else the company survey's."""
+    if plan.baseline_survey_id is not None:
+        return Survey.objects.filter(pk=plan.baseline_survey_id).values_list("series_id", flat=True).first()
+    return SurveySeries.objects.filter(code=Survey.Source.COMPANY).values_list("pk", flat=True).first()
+
+
 def plan_follow_through(*, plan: ImprovementPlan) -> FollowThrough:
-    """Target vs. actual from the snapshots: met / missed only when the whole 95 % interval is above / below
-    the target, else 不确定 (``engine.target_status``)."""
-    rows = list(_whole_survey_rows(plan.port).order_by(*_survey_age()))
+    """Target vs. actual from the snapshots of the surveys of the plan's year and series only: met / missed only
+    when the whole 95 % interval is above / below the target, else 不确定 (``engine.target_status``). A year
+    without such a survey yet (not started, or not surveyed) judges nothing: no 未达成 before there is a number."""
+    series_id = plan_series_id(plan)
+    rows = list(_whole_survey_rows(plan.port).filter(survey__series_id=series_id).order_by(*_survey_age()))
     in_year = [row for row in rows if survey_year(row.survey) == plan.year]
-    outside_year = not in_year
-    if outside_year:
-        latest = latest_whole_survey_snapshot(port=plan.port)
-        in_year = [latest] if latest is not None else []
     satisfaction = [_actual(row, "satisfaction", plan.satisfaction_target) for row in in_year]
     loyalty = [_actual(row, "loyalty", plan.loyalty_target) for row in in_year] if plan.is_company else []
-    return FollowThrough(satisfaction, loyalty, outside_year)
+    return FollowThrough(satisfaction, loyalty, not in_year)
 
 
 @dataclass(frozen=True)
@@ -383,3 +504,44 @@ def plan_available_actions(*, user, plan: ImprovementPlan) -> list[str]:
         "complete": drafter or user_is_management(user),
     }
     return [action for action, source in TRANSITION_FROM.items() if plan.status == source and may[action]]
+
+
+# ---- working groups (§5.1): everyone signed in reads; management and brand-service staff edit ---------------
+
+def user_may_edit_groups(user) -> bool:
+    return user.is_authenticated and user.is_active and (
+        user.is_superuser or user_has_role(user, Role.MANAGEMENT) or user_has_role(user, Role.BRAND_SERVICE)
+    )
+
+
+def groups_in_order() -> QuerySet[WorkingGroup]:
+    """The standing group first, then task forces, newest term first."""
+    return WorkingGroup.objects.annotate(member_count=Count("members", distinct=True)).order_by(
+        "-kind", "-starts_on", "name"
+    )
+
+
+def group_is_active(group: WorkingGroup, *, today: date) -> bool:
+    return (group.starts_on is None or group.starts_on <= today) and (group.ends_on is None or group.ends_on >= today)
+
+
+def group_items(group: WorkingGroup) -> list[ActionItem]:
+    return list(group.action_items.select_related("plan", "responsible_department").order_by("due_on", "id"))
+
+
+def group_meetings(group: WorkingGroup) -> list[GroupMeeting]:
+    return list(group.meetings.prefetch_related("decisions").order_by("-held_on", "-id"))
+
+
+def action_items_due(*, user, today: date, within_days: int = 14) -> list[ActionItem]:
+    """Unfinished action items of the ports this user answers for, due within ``within_days`` or overdue."""
+    ports = ports_owned_by(user)
+    if not ports:
+        return []
+    return list(
+        ActionItem.objects.select_related("plan")
+        .filter(plan__port__in=ports, due_on__isnull=False, due_on__lte=today + timedelta(days=within_days))
+        .exclude(status__in=[ItemStatus.DONE, ItemStatus.DROPPED])
+        .exclude(plan__status=PlanStatus.COMPLETED)
+        .order_by("due_on", "id")
+    )

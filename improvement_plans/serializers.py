@@ -73,7 +73,8 @@ class ActionItemSerializer(serializers.ModelSerializer):
 
 
 class ActionItemCreateSerializer(serializers.Serializer):
-    """A confirmed improvement item, research topic or process pilot added to a draft plan by its drafter."""
+    """A confirmed improvement item, research topic or process pilot added to a draft plan by its drafter; an
+    improvement item or research topic added to an approved or in-progress plan by its drafter or management."""
 
     plan = serializers.PrimaryKeyRelatedField(queryset=ImprovementPlan.objects.none())
     kind = serializers.ChoiceField(choices=ItemKind.choices, default=ItemKind.IMPROVEMENT)

@@ -16,11 +16,14 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.api import CONFLICT_CODE
+from departments.models import WorkingGroup
 from departments.ports import PORTS
 from improvement_plans import emails
 from improvement_plans.models import (
     ADOPTED_OUTCOMES,
     ActionItem,
+    GroupDecision,
+    GroupMeeting,
     ImprovementPlan,
     ItemKind,
     ItemStatus,
@@ -32,13 +35,18 @@ from improvement_plans.models import (
     ProgressNote,
 )
 from improvement_plans.selectors import (
+    RUNNING_ITEM_KINDS,
+    RUNNING_STATUSES,
+    action_items_overdue,
     latest_whole_survey_snapshot,
+    user_can_add_items,
     user_can_comment,
     user_can_edit_plan,
     user_can_record_progress,
     user_can_see_plan,
     user_drafts_plans_for,
     user_is_management,
+    user_may_edit_groups,
 )
 
 PLAN_FIELDS = ("satisfaction_target", "loyalty_target", "directions", "feedback_summary")
@@ -50,6 +58,7 @@ ITEM_FIELDS = (
     "responsible_department",
     "responsible_person",
     "due_on",
+    "working_group",
     "question_code",
     "source_survey",
     "question_rate",
@@ -304,20 +313,43 @@ def _clean_item(item: ActionItem) -> None:
         raise ValidationError(exc.message_dict) from exc
 
 
+def _require_may_add(user, plan: ImprovementPlan, kind: str) -> None:
+    """A draft takes items from its drafters; a running plan (approved, in progress) takes improvement items and
+    research topics all year from its drafters and from management."""
+    if plan.status == PlanStatus.DRAFT:
+        _require_plan_editable(user, plan)
+        return
+    _require_visible(user, plan)
+    if plan.status not in RUNNING_STATUSES:
+        raise ValidationError(
+            f"计划当前为“{plan.get_status_display()}”，不能新增行动项（草稿、已批准或执行中的计划可以）。"
+        )
+    if not user_can_add_items(user, plan):
+        raise PermissionDenied("只有计划起草部门和管理层可以在执行期间新增行动项。")
+    if kind not in RUNNING_ITEM_KINDS:
+        raise ValidationError({"kind": "已批准的计划只能新增改善项目或研究课题；流程试点须在草稿阶段列入。"})
+
+
 def action_item_create(*, plan: ImprovementPlan, user, **fields) -> ActionItem:
     unknown = set(fields) - set(ITEM_FIELDS)
     if unknown:
         raise ValueError(f"not action item fields: {sorted(unknown)}")
     with transaction.atomic():
         plan = _locked(plan)
-        _require_plan_editable(user, plan)
+        _require_may_add(user, plan, fields.get("kind", ItemKind.IMPROVEMENT))
+        running = plan.status in RUNNING_STATUSES
         item = ActionItem(plan=plan, **fields)
         _clean_item(item)
         item._history_user = user
-        item._change_reason = "新增"
+        item._change_reason = f"计划{plan.get_status_display()}期间新增" if running else "新增"
         item.save()
-        # Adding an item changes the plan: an editor holding an older version must reload.
-        ImprovementPlan.objects.filter(pk=plan.pk).update(version=F("version") + 1)
+        if running:
+            # The plan's own history says what was added while it ran; management hears of it.
+            _save_plan(plan, user=user, reason=f"执行期间新增{item.get_kind_display()}：{item.title}"[:100], fields=[])
+            emails.item_added_notify_on_commit(item_id=item.pk, by_id=user.pk)
+        else:
+            # Adding an item changes the plan: an editor holding an older version must reload.
+            ImprovementPlan.objects.filter(pk=plan.pk).update(version=F("version") + 1)
     return item
 
 
@@ -437,3 +469,84 @@ def action_item_pilot_record(
         item._change_reason = "记录试点结果"
         item.save()
     return item
+
+
+# ---- overdue reminders -----------------------------------------------------------------------------------------
+
+REMIND_EVERY_DAYS = 7
+
+
+def action_items_remind_overdue(*, today: date) -> list[int]:
+    """Remind the owners of overdue items of running plans (``selectors.action_items_overdue``): once when an
+    item falls overdue, then again every ``REMIND_EVERY_DAYS`` days while it stays so. Returns the items reminded."""
+    from datetime import timedelta
+
+    reminded = []
+    for item in action_items_overdue(today=today):
+        if item.overdue_reminded_on is not None and item.overdue_reminded_on > today - timedelta(days=REMIND_EVERY_DAYS):
+            continue
+        with transaction.atomic():
+            updated = ActionItem.objects.filter(pk=item.pk, overdue_reminded_on=item.overdue_reminded_on).update(
+                overdue_reminded_on=today
+            )
+            if not updated:  # another run reminded it meanwhile
+                continue
+            emails.item_overdue_notify_on_commit(item_id=item.pk, today=today)
+        reminded.append(item.pk)
+    return reminded
+
+
+# ---- working groups --------------------------------------------------------------------------------------------
+
+def _require_editor(user) -> None:
+    if not user_may_edit_groups(user):
+        raise PermissionDenied("只有管理层和品牌客服专员可以维护管理小组。")
+
+
+def group_validate(*, kind: str, starts_on: date | None, ends_on: date | None) -> None:
+    errors = {}
+    if kind == WorkingGroup.Kind.TASK_FORCE and (starts_on is None or ends_on is None):
+        errors["ends_on" if starts_on else "starts_on"] = "阶段性提升小组须填写开始和结束日期。"
+    if starts_on and ends_on and ends_on < starts_on:
+        errors["ends_on"] = "结束日期不能早于开始日期。"
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def group_save(*, user, group: WorkingGroup | None = None, members=(), **fields) -> WorkingGroup:
+    _require_editor(user)
+    group_validate(kind=fields.get("kind"), starts_on=fields.get("starts_on"), ends_on=fields.get("ends_on"))
+    group = group or WorkingGroup()
+    for name, value in fields.items():
+        setattr(group, name, value)
+    group.full_clean()
+    group.save()
+    group.members.set(members)
+    return group
+
+
+@transaction.atomic
+def meeting_add(*, user, group: WorkingGroup, held_on: date, title: str, attendees: str = "", minutes: str = "") -> GroupMeeting:
+    _require_editor(user)
+    meeting = GroupMeeting(
+        group=group, held_on=held_on, title=title.strip(), attendees=attendees.strip(), minutes=minutes.strip(),
+        created_by=user,
+    )
+    meeting.full_clean()
+    meeting._history_user = user
+    meeting.save()
+    return meeting
+
+
+@transaction.atomic
+def decision_add(*, user, meeting: GroupMeeting, text: str, responsible: str = "", due_on: date | None = None) -> GroupDecision:
+    _require_editor(user)
+    if not text.strip():
+        raise ValidationError({"text": "请填写决议内容。"})
+    decision = GroupDecision(meeting=meeting, text=text.strip(), responsible=responsible.strip(), due_on=due_on)
+    decision.full_clean()
+    decision._history_user = user
+    decision.save()
+    return decision
+

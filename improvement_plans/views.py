@@ -11,18 +11,22 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from departments.models import WorkingGroup
 from improvement_plans import selectors, services
 from improvement_plans.forms import (
     ActionItemForm,
     ActionItemNewForm,
     CommentForm,
+    DecisionForm,
+    MeetingForm,
     PilotResultForm,
     PlanCreateForm,
     PlanEditForm,
     ProgressForm,
     ReviewForm,
+    WorkingGroupForm,
 )
-from improvement_plans.models import ActionItem, ItemKind, PlanAction, PlanStatus, plan_scope_label
+from improvement_plans.models import ActionItem, GroupMeeting, ItemKind, PlanAction, PlanStatus, plan_scope_label
 
 
 def _error_text(exc: ValidationError) -> str:
@@ -106,10 +110,10 @@ def plan_create(request):
 
 def plan_detail(request, pk: int):
     plan = _plan_for(request, pk)
-    items = selectors.plan_items(plan=plan)
+    today = timezone.localdate()
+    items = selectors.plan_items(plan=plan, today=today)
     for item in items:
         item.comparison = selectors.pilot_comparison(item=item) if item.kind == ItemKind.PILOT else None
-    today = timezone.localdate()
     transitions = list(plan.transitions.select_related("by").order_by("at", "id"))
     returned = (
         transitions[-1]
@@ -129,6 +133,7 @@ def plan_detail(request, pk: int):
         "history": plan.history.select_related("history_user").order_by("-history_date")[:20],
         "actions": actions,
         "can_edit": selectors.user_can_edit_plan(request.user, plan),
+        "can_add_items": selectors.user_can_add_items(request.user, plan),
         "can_comment": selectors.user_can_comment(request.user, plan, today=today),
         "comment_form": CommentForm(),
         "review_form": ReviewForm(may_return="return" in actions),
@@ -224,11 +229,11 @@ def _dashboard_prefill(request) -> tuple[dict, object | None, str | None]:
 
 def action_item_new(request):
     initial, numbers, port = _dashboard_prefill(request)
-    plans = selectors.plan_editable_drafts(user=request.user, port=port if port is not None else None)
+    plans = selectors.plans_taking_items(user=request.user, port=port if port is not None else None)
     if not plans.exists():
         messages.error(
             request,
-            _("没有可添加行动项的计划草稿：请先起草本端口的年度提升计划（已提交或已批准的计划不能新增行动项）。"),
+            _("没有可添加行动项的计划：请先起草本端口的年度提升计划（待审批和已完成的计划不能新增行动项）。"),
         )
         return redirect("plans:plan_list")
     if request.method == "POST":
@@ -310,6 +315,8 @@ def action_item_detail(request, pk: int, progress_form=None, pilot_form=None):
         "can_edit": selectors.user_can_edit_plan(request.user, item.plan),
         "progress_form": progress_form or ProgressForm(initial={"status": item.status, "percent": latest_percent}),
         "pilot_form": pilot_form,
+        "question_label": selectors.question_labels([item.question_code]).get(item.question_code, item.question_code),
+        "overdue": selectors.item_is_overdue(item, today=timezone.localdate()),
     }
     return render(request, "plans/action_item_detail.html", context)
 
@@ -354,3 +361,92 @@ def action_item_promote(request, pk: int):
     else:
         messages.success(request, _("研究课题已转为改善项目。"))
     return redirect("plans:action_item_detail", pk=item.pk)
+
+
+# ---- working groups --------------------------------------------------------------------------------------------
+
+def group_list(request):
+    today = timezone.localdate()
+    groups = list(selectors.groups_in_order())
+    for group in groups:
+        group.active = selectors.group_is_active(group, today=today)
+    return render(
+        request,
+        "plans/group_list.html",
+        {"groups": groups, "may_edit": selectors.user_may_edit_groups(request.user)},
+    )
+
+
+def group_detail(request, pk: int, meeting_form=None, decision_forms=None):
+    group = get_object_or_404(WorkingGroup, pk=pk)
+    may_edit = selectors.user_may_edit_groups(request.user)
+    meetings = selectors.group_meetings(group)
+    for meeting in meetings:
+        meeting.decision_form = (decision_forms or {}).get(meeting.pk) or DecisionForm(prefix=f"m{meeting.pk}")
+    return render(
+        request,
+        "plans/group_detail.html",
+        {
+            "group": group,
+            "members": group.members.order_by("username"),
+            "active": selectors.group_is_active(group, today=timezone.localdate()),
+            "items": selectors.group_items(group),
+            "meetings": meetings,
+            "may_edit": may_edit,
+            "meeting_form": meeting_form or MeetingForm(initial={"held_on": timezone.localdate()}),
+        },
+        status=400 if (meeting_form is not None or decision_forms) else 200,
+    )
+
+
+def group_edit(request, pk: int | None = None):
+    if not selectors.user_may_edit_groups(request.user):
+        raise PermissionDenied(_("只有管理层和品牌客服专员可以维护管理小组。"))
+    group = get_object_or_404(WorkingGroup, pk=pk) if pk else None
+    form = WorkingGroupForm(request.POST or None, instance=group)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        members = data.pop("members")
+        try:
+            saved = services.group_save(user=request.user, group=group, members=members, **data)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("管理小组已保存。"))
+            return redirect("plans:group_detail", pk=saved.pk)
+    status = 400 if form.is_bound else 200
+    return render(request, "plans/group_form.html", {"form": form, "group": group}, status=status)
+
+
+@require_POST
+def group_meeting_add(request, pk: int):
+    group = get_object_or_404(WorkingGroup, pk=pk)
+    if not selectors.user_may_edit_groups(request.user):
+        raise PermissionDenied(_("只有管理层和品牌客服专员可以维护管理小组。"))
+    form = MeetingForm(request.POST)
+    if form.is_valid():
+        try:
+            services.meeting_add(user=request.user, group=group, **form.cleaned_data)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("会议已记录。"))
+            return redirect("plans:group_detail", pk=group.pk)
+    return group_detail(request, pk, meeting_form=form)
+
+
+@require_POST
+def group_decision_add(request, pk: int):
+    meeting = get_object_or_404(GroupMeeting.objects.select_related("group"), pk=pk)
+    if not selectors.user_may_edit_groups(request.user):
+        raise PermissionDenied(_("只有管理层和品牌客服专员可以维护管理小组。"))
+    form = DecisionForm(request.POST, prefix=f"m{meeting.pk}")
+    if form.is_valid():
+        try:
+            services.decision_add(user=request.user, meeting=meeting, **form.cleaned_data)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("决议已记录。"))
+            return redirect(f"{reverse('plans:group_detail', args=[meeting.group_id])}#meeting-{meeting.pk}")
+    return group_detail(request, meeting.group_id, decision_forms={meeting.pk: form})

@@ -37,6 +37,25 @@ class MetricRowSerializer(serializers.Serializer):
     loyal = serializers.IntegerField(allow_null=True)
     loyalty_rate = serializers.FloatField(allow_null=True)
     loyalty_ci = serializers.ListField(child=serializers.FloatField(), allow_null=True, min_length=2, max_length=2)
+    weighted_rate = serializers.FloatField(allow_null=True, help_text="加权满意度（按业主总体）；未加权的调查为 null")
+    weighted_ci = serializers.ListField(
+        child=serializers.FloatField(), allow_null=True, min_length=2, max_length=2,
+        help_text="加权满意度的 Wilson 区间（p = 加权满意度，n = 有效样本量）",
+    )
+    n_eff = serializers.FloatField(allow_null=True, help_text="Kish 有效样本量 (Σw)² / Σw²")
+    weighted_loyalty_rate = serializers.FloatField(allow_null=True, help_text="加权忠诚度（仅核心指标行）")
+    weighted_loyalty_ci = serializers.ListField(
+        child=serializers.FloatField(), allow_null=True, min_length=2, max_length=2
+    )
+    loyalty_n_eff = serializers.FloatField(allow_null=True)
+    weighted_missing_cells = serializers.ListField(
+        child=serializers.ListField(child=serializers.CharField(), min_length=2, max_length=2), allow_null=True,
+        help_text="总体中有业主、本题无人作答的 [楼盘编码, 阶段] 单元（不参与加权）",
+    )
+    weighted_outside_cells = serializers.ListField(
+        child=serializers.ListField(child=serializers.CharField(), min_length=2, max_length=2), allow_null=True,
+        help_text="有人作答但总体为 0 的单元（其答卷权重为 0）",
+    )
     change = ChangeSerializer(allow_null=True, help_text="满意度较同一系列上一次调查的变化；null = 无可比数据")
     loyalty_change = ChangeSerializer(allow_null=True, help_text="忠诚度的变化（仅核心指标行）")
 

@@ -27,6 +27,16 @@ METRIC_COLUMNS = [
     ("loyalty_rate", "忠诚度"),
     ("loyalty_ci_low", "忠诚度区间下限"),
     ("loyalty_ci_high", "忠诚度区间上限"),
+    ("weighted_rate", "加权满意度（按业主总体）"),
+    ("weighted_ci_low", "加权满意度区间下限（n = 有效样本量）"),
+    ("weighted_ci_high", "加权满意度区间上限"),
+    ("n_eff", "有效样本量（Kish）"),
+    ("weighted_loyalty_rate", "加权忠诚度"),
+    ("weighted_loyalty_ci_low", "加权忠诚度区间下限"),
+    ("weighted_loyalty_ci_high", "加权忠诚度区间上限"),
+    ("loyalty_n_eff", "忠诚度有效样本量"),
+    ("weighted_missing_cells", "总体中无人作答的单元（楼盘/阶段）"),
+    ("weighted_outside_cells", "有作答但不在总体中的单元（权重 0）"),
     ("change_from_survey", "满意度比较的上次调查（同一系列）"),
     ("change_z", "满意度变化 z"),
     ("change_p_value", "满意度变化 p 值"),
@@ -48,9 +58,12 @@ def metric_rows_xlsx(rows: list[dict]) -> bytes:
         cell.font = Font(bold=True)
     for row in rows:
         flat = dict(row)
-        for name in ("satisfaction", "loyalty"):
-            ci = flat.pop(f"{name}_ci")
+        for name in ("satisfaction", "loyalty", "weighted", "weighted_loyalty"):
+            ci = flat.pop(f"{name}_ci", None)
             flat[f"{name}_ci_low"], flat[f"{name}_ci_high"] = (ci if ci else (None, None))
+        for name in ("weighted_missing_cells", "weighted_outside_cells"):
+            cells = flat.get(name)
+            flat[name] = None if cells is None else "、".join(f"{project}/{stage}" for project, stage in cells)
         for name in ("change", "loyalty_change"):
             change = flat.pop(name, None) or {}
             for part in ("from_survey", "z", "p_value", "significant"):

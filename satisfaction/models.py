@@ -29,6 +29,17 @@ class MetricSnapshot(models.Model):
     loyalty_rate = models.FloatField(null=True)
     loyalty_ci_low = models.FloatField(null=True)
     loyalty_ci_high = models.FloatField(null=True)
+    # Weighted to the owner population (DESIGN.md §2 "Weighting"); null when the survey is not weighted.
+    weighted_rate = models.FloatField(null=True, help_text=_("加权满意度"))
+    weighted_ci_low = models.FloatField(null=True)
+    weighted_ci_high = models.FloatField(null=True)
+    n_eff = models.FloatField(null=True, help_text=_("有效样本量（Kish）"))
+    weighted_loyalty_rate = models.FloatField(null=True, help_text=_("加权忠诚度"))
+    weighted_loyalty_ci_low = models.FloatField(null=True)
+    weighted_loyalty_ci_high = models.FloatField(null=True)
+    loyalty_n_eff = models.FloatField(null=True)
+    weighted_missing_cells = models.JSONField(null=True, help_text=_("总体中无人作答的楼盘 × 阶段单元"))
+    weighted_outside_cells = models.JSONField(null=True, help_text=_("有作答但总体为 0 的单元（权重为 0）"))
     computed_at = models.DateTimeField()
 
     class Meta:
@@ -185,6 +196,10 @@ class SurveyCountState(models.Model):
 
     survey = models.OneToOneField("surveys.Survey", on_delete=models.CASCADE, primary_key=True, related_name="+")
     layout = models.CharField(max_length=16)
+    # A weighted survey: the owner population ([project code, stage, owners], …) the last full recompute read and
+    # weighted to; incremental updates weigh by it too, so every slice uses one roster (no roster read per change).
+    # Null when the survey was not weighted then.
+    population = models.JSONField(null=True, blank=True)
     computed_at = models.DateTimeField()
 
     class Meta:

@@ -72,6 +72,50 @@ def survey_frame(*, survey: Survey, copy: bool | None = None) -> pd.DataFrame:
     return scores
 
 
+def survey_population_date(*, survey: Survey):
+    """The date the population's stages are taken at: the survey's period start; without one, its first
+    response's survey date; without responses, today."""
+    from django.db.models import Min
+    from django.utils import timezone
+
+    from surveys.models import Response
+
+    if survey.starts_on:
+        return survey.starts_on
+    first = Response.objects.filter(survey=survey).aggregate(first=Min("surveyed_on"))["first"]
+    return first or timezone.localdate()
+
+
+def survey_population(*, survey: Survey) -> dict[tuple[str, str], int] | None:
+    """The owner population a weighted survey is weighted to (DESIGN.md §2 "Weighting"), None when the survey is
+    not weighted: {(project code, stage): owners} over every owner of the survey's projects (its target projects,
+    or every project when it names none), each in the stage as of ``survey_population_date``."""
+    from django.db.models import Count
+
+    from owners.models import Owner, Project
+    from owners.stages import stage_as_of
+
+    if survey.weighting != Survey.Weighting.POPULATION:
+        return None
+    on = survey_population_date(survey=survey)
+    owners = Owner.objects.all()
+    target = list(survey.target_projects.values_list("id", flat=True))
+    if target:
+        owners = owners.filter(project_id__in=target)
+    # One GROUP BY on the owner table alone (no join), then the stage once per distinct move-in date.
+    grouped = list(owners.values_list("project_id", "move_in_date").annotate(owners=Count("id")).order_by())
+    codes = dict(Project.objects.filter(id__in={p for p, _m, _n in grouped}).values_list("id", "code"))
+    stages: dict = {}
+    population: dict[tuple[str, str], int] = {}
+    for project_id, move_in, count in grouped:
+        stage = stages.get(move_in)
+        if stage is None:
+            stage = stages[move_in] = stage_as_of(move_in, on)
+        key = (codes[project_id], stage)
+        population[key] = population.get(key, 0) + count
+    return population
+
+
 def metric_run_state(*, survey: Survey) -> dict:
     """The fill state, in one query: when the survey's numbers were computed (the last finished run) and whether a
     recompute is pending or running."""
@@ -206,6 +250,14 @@ def snapshot_as_contract(s: MetricSnapshot, survey_code: str) -> dict:
         "loyal": s.loyal if headline else None,
         "loyalty_rate": s.loyalty_rate if headline else None,
         "loyalty_ci": ci(s.loyalty_ci_low, s.loyalty_ci_high) if headline else None,
+        "weighted_rate": s.weighted_rate,
+        "weighted_ci": ci(s.weighted_ci_low, s.weighted_ci_high),
+        "n_eff": s.n_eff,
+        "weighted_loyalty_rate": s.weighted_loyalty_rate if headline else None,
+        "weighted_loyalty_ci": ci(s.weighted_loyalty_ci_low, s.weighted_loyalty_ci_high) if headline else None,
+        "loyalty_n_eff": s.loyalty_n_eff if headline else None,
+        "weighted_missing_cells": s.weighted_missing_cells,
+        "weighted_outside_cells": s.weighted_outside_cells,
     }
 
 

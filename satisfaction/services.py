@@ -53,7 +53,7 @@ from satisfaction.models import (
     MetricSnapshot,
     SurveyCountState,
 )
-from satisfaction.selectors import survey_frame, survey_question_specs
+from satisfaction.selectors import survey_frame, survey_population, survey_question_specs
 from surveys.answers import decode_answer_matrix
 from surveys.models import Survey
 
@@ -347,12 +347,13 @@ def _full(survey_id: int) -> int:
     specs = survey_question_specs(survey=survey)
     with _snapshot_transaction():
         frame = survey_frame(survey=survey)
+        population = survey_population(survey=survey)
         seen = list(CellDelta.objects.filter(survey_id=survey_id).values_list("id", flat=True))
         counts = survey_cell_counts(frame, specs)
-        metrics = metrics_from_counts(counts, specs)
+        metrics = metrics_from_counts(counts, specs, population=population)
         now = timezone.now()
         metrics_write_snapshots(survey=survey, metrics=metrics, computed_at=now)
-        _write_cells(survey_id, counts, specs, now)
+        _write_cells(survey_id, counts, specs, now, population)
         if seen:
             CellDelta.objects.filter(id__in=seen).delete()
     return len(frame)
@@ -368,9 +369,14 @@ def _incremental(survey_id: int) -> int:
             CellDelta.objects.filter(survey_id=survey_id).order_by("id").values_list("id", "project_id", "stage",
                                                                                     "layout", "counts")
         )
-        kept = SurveyCountState.objects.filter(survey_id=survey_id, layout=layout).exists()
-        if not kept or any(row[3] != layout for row in deltas):
+        state = SurveyCountState.objects.filter(survey_id=survey_id, layout=layout).first()
+        weighted = survey.weighting == Survey.Weighting.POPULATION
+        # Weighting switched since the last full recompute (by a path that did not ask for one): recompute in full.
+        if state is None or (state.population is not None) != weighted or any(row[3] != layout for row in deltas):
             return _full(survey_id)
+        # The roster the last full recompute read: every slice weighs by the same one (a roster change reaches the
+        # weighted figures at the next full recompute — nightly, after imports, on demand).
+        population = {(project, stage): owners for project, stage, owners in state.population} if weighted else None
         stored = {
             (project_id, stage): (row_id, np.asarray(counts, dtype=np.int64))
             for row_id, project_id, stage, counts in CellCount.objects.filter(survey_id=survey_id).values_list(
@@ -400,20 +406,26 @@ def _incremental(survey_id: int) -> int:
         codes = dict(Project.objects.filter(id__in={p for p, _s in cells}).values_list("id", "code"))
         counts = CellCounts.from_cells(specs, {(codes[p], s): v.tolist() for (p, s), v in cells.items()})
         changed = [(codes[p], s) for p, s in touched]
-        metrics = metrics_from_counts(counts, specs, cells=changed)
+        metrics = metrics_from_counts(counts, specs, cells=changed, population=population)
         _replace_slices(survey, changed, codes, metrics, timezone.now())
         CellDelta.objects.filter(id__in=[row[0] for row in deltas]).delete()
     return counts.total_responses
 
 
-def _write_cells(survey_id: int, counts: CellCounts, specs, computed_at) -> None:
+def _population_json(population: dict | None) -> list | None:
+    return None if population is None else [[p, s, n] for (p, s), n in sorted(population.items())]
+
+
+def _write_cells(survey_id: int, counts: CellCounts, specs, computed_at, population: dict | None) -> None:
     layout = cell_layout(specs)
     ids = dict(Project.objects.filter(code__in=counts.projects).values_list("code", "id"))
     CellCount.objects.filter(survey_id=survey_id).delete()
     rows = [(survey_id, ids[project], stage, layout, counts.cell(project, stage)) for project, stage in counts.cells()]
     _insert(CellCount, ["survey_id", "project_id", "stage", "layout", "counts"], rows)
-    SurveyCountState.objects.update_or_create(survey_id=survey_id,
-                                              defaults={"layout": layout, "computed_at": computed_at})
+    SurveyCountState.objects.update_or_create(
+        survey_id=survey_id,
+        defaults={"layout": layout, "population": _population_json(population), "computed_at": computed_at},
+    )
 
 
 # --- Writing snapshot rows ---------------------------------------------------------------------------------------
@@ -422,7 +434,10 @@ def _write_cells(survey_id: int, counts: CellCounts, specs, computed_at) -> None
 
 _METRIC_COLUMNS = ["survey_id", "port", "project_id", "stage", "n", "satisfied", "satisfaction_rate",
                    "satisfaction_ci_low", "satisfaction_ci_high", "mean_score", "loyalty_base", "loyal",
-                   "loyalty_rate", "loyalty_ci_low", "loyalty_ci_high", "computed_at"]
+                   "loyalty_rate", "loyalty_ci_low", "loyalty_ci_high", "weighted_rate", "weighted_ci_low",
+                   "weighted_ci_high", "n_eff", "weighted_loyalty_rate", "weighted_loyalty_ci_low",
+                   "weighted_loyalty_ci_high", "loyalty_n_eff", "weighted_missing_cells", "weighted_outside_cells",
+                   "computed_at"]
 _ITEM_COLUMNS = ["survey_id", "question_code", "port", "project_id", "stage", "n", "satisfied", "satisfaction_rate",
                  "satisfaction_ci_low", "satisfaction_ci_high", "mean_score", "computed_at"]
 _DRIVER_COLUMNS = ["survey_id", "port", "project_id", "question_code", "pairs", "importance", "performance", "n",
@@ -433,6 +448,10 @@ def _ci(interval, index):
     return interval[index] if interval else None
 
 
+def _cells(cells):
+    return None if cells is None else [list(cell) for cell in cells]
+
+
 def _snapshot_rows(survey_id: int, metrics, project_ids: dict, computed_at) -> tuple[list, list, list]:
     def pid(code):
         return project_ids[code] if code else None
@@ -440,7 +459,10 @@ def _snapshot_rows(survey_id: int, metrics, project_ids: dict, computed_at) -> t
     metric = [
         (survey_id, row.port or "", pid(row.project), row.stage or "", row.n, row.satisfied, row.satisfaction_rate,
          _ci(row.satisfaction_ci, 0), _ci(row.satisfaction_ci, 1), row.mean_score, row.loyalty_base, row.loyal,
-         row.loyalty_rate, _ci(row.loyalty_ci, 0), _ci(row.loyalty_ci, 1), computed_at)
+         row.loyalty_rate, _ci(row.loyalty_ci, 0), _ci(row.loyalty_ci, 1), row.weighted_rate,
+         _ci(row.weighted_ci, 0), _ci(row.weighted_ci, 1), row.n_eff, row.weighted_loyalty_rate,
+         _ci(row.weighted_loyalty_ci, 0), _ci(row.weighted_loyalty_ci, 1), row.loyalty_n_eff,
+         _cells(row.weighted_missing_cells), _cells(row.weighted_outside_cells), computed_at)
         for row in metrics.rows
     ]
     items = [
@@ -471,7 +493,9 @@ def _insert(model, columns: list[str], rows: list[tuple]) -> None:
     with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
         for row in rows:
             if json_columns:
-                row = tuple(json.dumps(v, separators=(",", ":")) if i in json_columns else v for i, v in enumerate(row))
+                # None stays SQL NULL (a JSON column that may be empty, like the weighted cell lists).
+                row = tuple(json.dumps(v, separators=(",", ":")) if i in json_columns and v is not None else v
+                            for i, v in enumerate(row))
             copy.write_row(row)
 
 
@@ -615,7 +639,8 @@ def metrics_combine_partials(
     survey = Survey.objects.get(pk=survey_id)
     specs = survey_question_specs(survey=survey)
     counts = combine_counts([CellCounts.from_dict(part) for part in partials], specs)
-    metrics = metrics_from_counts(counts, specs)
+    population = survey_population(survey=survey)
+    metrics = metrics_from_counts(counts, specs, population=population)
     with survey_lock(survey_id):
         started = MetricRun.objects.filter(id__in=run_ids).order_by("started_at").values_list("started_at", flat=True)
         first = next(iter(started), None)
@@ -626,7 +651,7 @@ def metrics_combine_partials(
             with transaction.atomic():
                 now = timezone.now()
                 metrics_write_snapshots(survey=survey, metrics=metrics, computed_at=now)
-                _write_cells(survey_id, counts, specs, now)
+                _write_cells(survey_id, counts, specs, now, population)
                 if delta_ids:
                     CellDelta.objects.filter(id__in=delta_ids).delete()
         _finish(run_ids, survey_id=survey_id, responses=counts.total_responses)

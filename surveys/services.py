@@ -471,6 +471,8 @@ def survey_update(
         errors["questionnaire"] = "该调查已有答卷，不能更换问卷（答卷按题目顺序保存）；请为新问卷新建一次调查"
     if errors:
         raise ValidationError(errors)
+    # What the owner population a weighted survey is weighted to depends on (DESIGN.md §2 "Weighting").
+    weighting_before = (locked.weighting, locked.starts_on, set(locked.target_projects.values_list("pk", flat=True)))
     locked.code, locked.name, locked.source = code, name.strip(), source
     locked.series, locked.questionnaire = resolved_series, resolved_questionnaire
     locked.starts_on, locked.ends_on = starts_on, ends_on
@@ -480,6 +482,11 @@ def survey_update(
     locked.target_projects.set(list(target_projects))
     if new_questionnaire:
         _questions_sync(locked)
+    weighting_after = (locked.weighting, locked.starts_on, set(locked.target_projects.values_list("pk", flat=True)))
+    weighted = Survey.Weighting.POPULATION in (weighting_before[0], weighting_after[0])
+    if weighted and weighting_after != weighting_before and survey_has_responses(survey=locked):
+        # Every weighted figure moves: the numbers are recomputed in full (the receivers' "cannot say" change).
+        responses_changed_send(survey_id=locked.pk, changes=None)
     return locked
 
 

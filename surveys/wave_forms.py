@@ -66,7 +66,8 @@ class WaveForm(forms.Form):
     )
     weighting = forms.ChoiceField(
         label=_("加权"), choices=Survey.Weighting.choices, initial=Survey.Weighting.NONE,
-        help_text=_("按业主总体加权：各楼盘 × 阶段按业主人数加权（加权结果另行计算）"),
+        help_text=_("默认不加权。按业主总体加权：按开始日期各楼盘 × 阶段的业主人数加权，加权结果与未加权结果并列显示；"
+                    "修改后重新计算"),
     )
 
     def __init__(self, *args, locked_questionnaire: bool = False, **kwargs):

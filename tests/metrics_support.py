@@ -13,10 +13,15 @@ from satisfaction.metrics.engine import QuestionSpec
 from surveys.questionnaires import STANDARD
 
 QUESTIONS = [QuestionSpec(q.code, q.kind, q.port) for q in STANDARD]
+# Weighted to the owner population: null unless the survey is weighted.
+WEIGHTED_KEYS = [
+    "weighted_rate", "weighted_ci", "n_eff", "weighted_loyalty_rate", "weighted_loyalty_ci", "loyalty_n_eff",
+    "weighted_missing_cells", "weighted_outside_cells",
+]  # fmt: skip
 # What the engine computes for one survey; the stored rows add the change against the series' previous wave.
 ENGINE_KEYS = [
     "survey", "port", "project", "stage", "n", "satisfied", "satisfaction_rate", "satisfaction_ci",
-    "mean_score", "loyalty_base", "loyal", "loyalty_rate", "loyalty_ci",
+    "mean_score", "loyalty_base", "loyal", "loyalty_rate", "loyalty_ci", *WEIGHTED_KEYS,
 ]  # fmt: skip
 CONTRACT_KEYS = [*ENGINE_KEYS, "change", "loyalty_change"]
 

@@ -11,6 +11,7 @@ from surveys.answers import decode_answers
 from surveys.models import Question, Response
 from tests.api_world import fresh, shared_world
 from tests.conftest import PASSWORD
+from tests.metrics_support import WEIGHTED_KEYS
 from tests.support import SAMPLE_XLSX
 
 pytestmark = pytest.mark.django_db
@@ -102,7 +103,7 @@ def test_metric_rows_are_the_exact_contract_rows_as_a_plain_list(staff, world):
     headline = rows[0]
     assert list(headline) == [
         "survey", "port", "project", "stage", "n", "satisfied", "satisfaction_rate", "satisfaction_ci", "mean_score",
-        "loyalty_base", "loyal", "loyalty_rate", "loyalty_ci", "change", "loyalty_change",
+        "loyalty_base", "loyal", "loyalty_rate", "loyalty_ci", *WEIGHTED_KEYS, "change", "loyalty_change",
     ]
     assert (headline["survey"], headline["port"], headline["project"], headline["stage"]) == ("2026-annual", None, None, None)
     # Independent computation from the raw responses.

@@ -19,7 +19,9 @@ LAYERS = (
     "satisfaction",
     "improvement_plans",
     "feedback",
+    "followup",
     "dashboards",
+    "reports",
     "demo",
     "config",
 )

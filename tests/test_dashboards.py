@@ -218,7 +218,7 @@ def test_targets_come_from_the_improvement_plans_and_are_judged_on_the_whole_int
     }
     calls = []
 
-    def plan_targets(*, year):
+    def plan_targets(*, year, series_id=None):
         calls.append(year)
         return targets
 
@@ -252,7 +252,7 @@ def test_targets_entered_as_percentages_are_read_as_fractions(surveys, monkeypat
     monkeypatch.setattr(
         improvement_plans.selectors,
         "plan_targets",
-        lambda *, year: {"company": {"satisfaction": 85, "loyalty": None}, "ports": {"property": 0.8}},
+        lambda *, year, series_id=None: {"company": {"satisfaction": 85, "loyalty": None}, "ports": {"property": 0.8}},
         raising=False,
     )
     assert dashboard_selectors.dashboard_targets(survey=survey) == {

@@ -18,6 +18,7 @@ from satisfaction.services import metrics_compute, metrics_request_recompute
 from tests.metrics_support import (
     CONTRACT_KEYS,
     QUESTIONS,
+    WEIGHTED_KEYS,
     random_frame,
     snapshot_values,
     survey_with_answers,
@@ -160,7 +161,8 @@ def test_the_design_example_row_comes_out_exactly(db, capsys):
         "n": 812, "satisfied": 655, "satisfaction_rate": 0.8066502463054187,
         "satisfaction_ci": [0.7780685201964695, 0.8323441949404436], "mean_score": 4.118226600985222,
         "loyalty_base": 799, "loyal": 501, "loyalty_rate": 0.6270337922403004,
-        "loyalty_ci": [0.5929691037251241, 0.659882810895964], "change": None, "loyalty_change": None,
+        "loyalty_ci": [0.5929691037251241, 0.659882810895964], **dict.fromkeys(WEIGHTED_KEYS),
+        "change": None, "loyalty_change": None,
     }  # fmt: skip
     assert list(headline) == list(documented)
     for key in ("satisfaction_ci", "loyalty_ci"):
@@ -180,7 +182,7 @@ def test_the_xlsx_export_holds_the_json_rows(survey, capsys, tmp_path):
     assert len(body) == len(rows)
     for cells, row in zip(body, rows, strict=True):
         got = dict(zip(header, cells, strict=True))
-        for name in ("satisfaction", "loyalty"):
+        for name in ("satisfaction", "loyalty", "weighted", "weighted_loyalty"):
             ci = row.pop(f"{name}_ci")
             row[f"{name}_ci_low"], row[f"{name}_ci_high"] = ci if ci else (None, None)
         for name in ("change", "loyalty_change"):

@@ -197,7 +197,7 @@ def test_edits_and_transitions_leave_history_rows(people):
     ]
 
 
-def test_an_approved_plan_is_read_only_except_progress(people):
+def test_an_approved_plan_is_read_only_except_progress_and_new_items(people):
     plan = property_plan(people)
     item = services.action_item_create(
         plan=plan, user=people["property_head"], title="保洁频次", measure_category=MeasureCategory.FRONTLINE_QUALITY
@@ -207,9 +207,11 @@ def test_an_approved_plan_is_read_only_except_progress(people):
     plan.refresh_from_db()
     with pytest.raises(ValidationError, match="只有草稿"):
         services.plan_update(plan=plan, user=people["property_head"], version=plan.version, directions="改")
-    with pytest.raises(ValidationError, match="只有草稿"):
+    # New items and research topics are taken all year (tests/test_plans_all_year.py); pilots are not.
+    with pytest.raises(ValidationError, match="流程试点须在草稿阶段"):
         services.action_item_create(
-            plan=plan, user=people["property_head"], title="新项", measure_category=MeasureCategory.CUSTOMER_CARE
+            plan=plan, user=people["property_head"], kind=ItemKind.PILOT, title="新项",
+            measure_category=MeasureCategory.CUSTOMER_CARE, pilot_scope="一期", new_process="新", cost_analysis="低",
         )
     with pytest.raises(ValidationError, match="只有草稿"):
         services.action_item_update(item=item, user=people["property_head"], title="改名")

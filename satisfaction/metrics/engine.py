@@ -10,7 +10,7 @@ once, so it gives the single pass's rows bit for bit.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from statistics import median
 
@@ -37,14 +37,22 @@ def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, floa
     """95 % Wilson score interval of successes / n; None when n = 0."""
     if n <= 0:
         return None
-    p = successes / n
+    return wilson_at(successes / n, n, z)
+
+
+def wilson_at(p: float, n: float, z: float = Z95) -> tuple[float, float] | None:
+    """The Wilson formula at a rate ``p`` and a (possibly fractional) sample size ``n`` — the weighted interval
+    takes p = the weighted rate and n = the Kish effective n. None when n = 0. At n integer and p = k / n it is
+    ``wilson_interval(k, n)`` bit for bit (one formula)."""
+    if n <= 0:
+        return None
     z2 = z * z
     denom = 1.0 + z2 / n
     centre = (p + z2 / (2.0 * n)) / denom
     half = z * math.sqrt(p * (1.0 - p) / n + z2 / (4.0 * n * n)) / denom
     # At k = 0 and k = n the bound is exactly 0 or 1; rounding would leave it a hair inside, excluding p itself.
-    low = 0.0 if successes <= 0 else max(0.0, centre - half)
-    high = 1.0 if successes >= n else min(1.0, centre + half)
+    low = 0.0 if p <= 0 else max(0.0, centre - half)
+    high = 1.0 if p >= 1 else min(1.0, centre + half)
     return (low, high)
 
 
@@ -103,6 +111,15 @@ class MetricRow:
     loyal: int | None = None
     loyalty_rate: float | None = None
     loyalty_ci: tuple[float, float] | None = None
+    # Weighted to the owner population (None when the survey is not weighted; loyalty ones None on port rows).
+    weighted_rate: float | None = None
+    weighted_ci: tuple[float, float] | None = None
+    n_eff: float | None = None
+    weighted_loyalty_rate: float | None = None
+    weighted_loyalty_ci: tuple[float, float] | None = None
+    loyalty_n_eff: float | None = None
+    weighted_missing_cells: tuple[tuple[str, str], ...] | None = None
+    weighted_outside_cells: tuple[tuple[str, str], ...] | None = None
 
     def as_contract(self, survey_code: str) -> dict:
         return {
@@ -119,7 +136,19 @@ class MetricRow:
             "loyal": self.loyal,
             "loyalty_rate": self.loyalty_rate,
             "loyalty_ci": list(self.loyalty_ci) if self.loyalty_ci else None,
+            "weighted_rate": self.weighted_rate,
+            "weighted_ci": list(self.weighted_ci) if self.weighted_ci else None,
+            "n_eff": self.n_eff,
+            "weighted_loyalty_rate": self.weighted_loyalty_rate,
+            "weighted_loyalty_ci": list(self.weighted_loyalty_ci) if self.weighted_loyalty_ci else None,
+            "loyalty_n_eff": self.loyalty_n_eff,
+            "weighted_missing_cells": _cell_list(self.weighted_missing_cells),
+            "weighted_outside_cells": _cell_list(self.weighted_outside_cells),
         }
+
+
+def _cell_list(cells) -> list[list[str]] | None:
+    return None if cells is None else [list(cell) for cell in cells]
 
 
 @dataclass(frozen=True)
@@ -513,6 +542,69 @@ def _satisfaction(n: int, k: int, total: int) -> dict:
     }
 
 
+# --- weighting to the owner population (post-stratification, DESIGN.md §2 "Weighting") ----------------------
+# The population of a weighted survey is every owner of its projects, each in the stage as of the survey's period
+# start: N_c owners per project × stage cell c (read by a selector and handed in; the engine stays pure). For a
+# slice and an item, over the cells of the slice whose n_c respondents answered the item (n_c > 0): weighted rate =
+# Σ N_c·p_c / Σ N_c; each respondent of cell c weighs w = N_c / n_c, so Σw = Σ N_c and Σw² = Σ N_c² / n_c, and the
+# Kish effective n = (Σw)² / Σw²; the weighted interval is the Wilson formula at p = weighted rate, n = n_eff.
+# Cells of the population without respondents drop out of both sums and are listed; respondents in a cell with
+# N_c = 0 weigh nothing (their cells are listed too). Sums are exact (integers over a common denominator), so the
+# figures depend on the counts alone (an incremental update gives the full recompute's bits) and on a single cell
+# they are the plain rate, interval and n exactly.
+
+Population = Mapping[tuple[str, str], int]
+
+
+@dataclass(frozen=True)
+class WeightedFigure:
+    rate: float | None
+    ci: tuple[float, float] | None
+    n_eff: float
+
+
+def post_stratified(cells: Iterable[tuple[int, int, int]]) -> WeightedFigure:
+    """The weighted rate, its Wilson interval at n_eff and the Kish n_eff over cells given as (N_c, n_c, k_c):
+    population, respondents who answered, satisfied (or loyal) among them. Cells with n_c = 0 or N_c = 0 add
+    nothing; when nothing weighs, rate and interval are None and n_eff is 0.
+
+    Exact: over the common denominator L = lcm(n_c), Σ N_c·k_c/n_c = Σ N_c·k_c·(L/n_c) / L and Σ N_c²/n_c likewise,
+    all integers; Python's integer true division rounds the exact quotient correctly, so the result depends on the
+    counts alone, never on the cells' order, and a single cell gives k/n and n exactly."""
+    kept = [(int(big_n), int(n), int(k)) for big_n, n, k in cells if n > 0 and big_n > 0]
+    if not kept:
+        return WeightedFigure(None, None, 0.0)
+    common = math.lcm(*(n for _big_n, n, _k in kept))
+    total = sum(big_n for big_n, _n, _k in kept)
+    weighted_k = sum(big_n * k * (common // n) for big_n, n, k in kept)
+    sum_w2 = sum(big_n * big_n * (common // n) for big_n, n, _k in kept)
+    rate = weighted_k / (common * total)
+    n_eff = (total * total * common) / sum_w2
+    return WeightedFigure(rate, wilson_at(rate, n_eff), n_eff)
+
+
+def _population_table(population: Population, projects: Sequence[str]) -> tuple[np.ndarray, dict]:
+    """N_c as a (project, stage) int table on the counts' project axis, and the population cells of projects
+    without any response (they only ever drop out and are listed): {project: [N per stage]}."""
+    table = np.zeros((len(projects), len(STAGES)), dtype=np.int64)
+    position = {code: i for i, code in enumerate(projects)}
+    absent: dict[str, list[int]] = {}
+    for (project, stage), big_n in population.items():
+        if stage not in STAGES or big_n <= 0:
+            continue
+        if project in position:
+            table[position[project], STAGES.index(stage)] += int(big_n)
+        else:
+            absent.setdefault(project, [0] * len(STAGES))[STAGES.index(stage)] += int(big_n)
+    return table, dict(sorted(absent.items()))
+
+
+def _slice_cells(p: int, s: int, n_projects: int) -> list[tuple[int, int]]:
+    rows = range(n_projects) if p == -1 else (p,)
+    columns = range(len(STAGES)) if s == -1 else (s,)
+    return [(a, b) for a in rows for b in columns]
+
+
 # --- the key drivers' quadrant rule (Martilla & James 1977) --------------------------------------------------
 # The importance–performance chart's crosshairs are the medians of the items' importance and performance; an item
 # with importance above the median and performance below it is where to concentrate. The engine stores that flag;
@@ -559,12 +651,19 @@ def _driver_rows(measured: list[tuple], port: str | None, project: str | None) -
 
 
 def metrics_from_counts(
-    counts: CellCounts, questions: Sequence[QuestionSpec], *, cells: Sequence[tuple[str, str]] | None = None
+    counts: CellCounts,
+    questions: Sequence[QuestionSpec],
+    *,
+    cells: Sequence[tuple[str, str]] | None = None,
+    population: Population | None = None,
 ) -> SurveyMetrics:
     """Every metric, item and driver row from the counts alone (in report order).
 
     ``cells`` (project, stage) given: only the rows those cells feed (``slices_fed_by``; drivers of the whole
     survey and of the cells' projects) — what an incremental update rewrites after a change to those cells.
+    ``population`` ({(project, stage): owners}) given: metric rows also carry the figures weighted to it (the
+    satisfaction rate of every row, the loyalty rate of headline rows); a slice's weighted figures depend only on
+    its own cells, so an incremental update stays exact.
     """
     result = SurveyMetrics()
     if counts.codes != tuple(q.code for q in questions) or counts.pairs != _driver_pairs(questions):
@@ -585,6 +684,32 @@ def metrics_from_counts(
             return _satisfaction(0, 0, 0)
         return _satisfaction(answered[j][p][s], satisfied[j][p][s], score_sum[j][p][s])
 
+    if population is not None:
+        big_n, absent = _population_table(population, counts.projects)
+        zeros = np.zeros_like(big_n)
+
+    def weighted(j: int | None, p: int, s: int, *, loyalty: bool) -> dict:
+        """The weighted fields of one metric row, with the population cells it lists."""
+        if loyalty:
+            n_table, k_table = counts.loyalty_base, counts.loyal
+        elif j is None:
+            n_table = k_table = zeros
+        else:
+            n_table, k_table = counts.answered[j], counts.satisfied[j]
+        slice_cells = _slice_cells(p, s, len(counts.projects))
+        figure = post_stratified((int(big_n[a, b]), int(n_table[a, b]), int(k_table[a, b])) for a, b in slice_cells)
+        if loyalty:
+            return {"weighted_loyalty_rate": figure.rate, "weighted_loyalty_ci": figure.ci,
+                    "loyalty_n_eff": figure.n_eff}  # fmt: skip
+        missing = [(counts.projects[a], STAGES[b]) for a, b in slice_cells if big_n[a, b] > 0 and n_table[a, b] == 0]
+        if p == -1:
+            stages = range(len(STAGES)) if s == -1 else (s,)
+            missing += [(code, STAGES[b]) for code, per_stage in absent.items() for b in stages if per_stage[b] > 0]
+            missing.sort(key=lambda cell: (cell[0], STAGES.index(cell[1])))
+        outside = [(counts.projects[a], STAGES[b]) for a, b in slice_cells if big_n[a, b] == 0 and n_table[a, b] > 0]
+        return {"weighted_rate": figure.rate, "weighted_ci": figure.ci, "n_eff": figure.n_eff,
+                "weighted_missing_cells": tuple(missing), "weighted_outside_cells": tuple(outside)}  # fmt: skip
+
     for port, code in _outcomes(questions):
         j = column.get(code)
         for project, stage, p, s in slices:
@@ -592,6 +717,10 @@ def metrics_from_counts(
             if port is None:
                 lb, ll = loyalty_base[p][s], loyal[p][s]
                 fields.update(loyalty_base=lb, loyal=ll, loyalty_rate=_rate(ll, lb), loyalty_ci=wilson_interval(ll, lb))
+            if population is not None:
+                fields.update(weighted(j, p, s, loyalty=False))
+                if port is None:
+                    fields.update(weighted(j, p, s, loyalty=True))
             result.rows.append(MetricRow(port=port, project=project, stage=stage, **fields))
 
     for q in questions:
@@ -618,10 +747,12 @@ def metrics_from_counts(
     return result
 
 
-def compute_survey_metrics(frame: pd.DataFrame, questions: Sequence[QuestionSpec]) -> SurveyMetrics:
+def compute_survey_metrics(
+    frame: pd.DataFrame, questions: Sequence[QuestionSpec], *, population: Population | None = None
+) -> SurveyMetrics:
     """Every slice of one survey: headline and each port × all/each project × all/each stage.
 
     ``frame`` has one row per response with columns ``project`` (code), ``stage`` (stage code) and one
     integer column per question code (1–5, 0 or NaN = not answered; a missing column = not asked).
     """
-    return metrics_from_counts(survey_cell_counts(frame, questions), questions)
+    return metrics_from_counts(survey_cell_counts(frame, questions), questions, population=population)
