@@ -20,7 +20,8 @@ threads posted: one response per owner (none lost, none duplicated), channel onl
 two history rows each, and the wave's headline snapshot counting every response once (n and satisfied computed
 independently from the posted scores), with the time the numbers took to catch up after the last answer.
 
-Loopback only; gunicorn, the worker and redis are stopped by their own PIDs. With PostgreSQL the script drops and
+Every owner here posts from 127.0.0.1, so the server runs with ``ONLINE_POSTS_PER_ADDRESS`` raised (the per-link
+limit stays). Loopback only; gunicorn, the worker and redis are stopped by their own PIDs. With PostgreSQL the script drops and
 recreates its own throwaway database ``csm_bench_online`` on that server and leaves the rest alone.
 """
 
