@@ -11,11 +11,11 @@ from django.urls import reverse
 
 from demo.comments import ALERT_TEXTS, GENERAL, GENERAL_TEXTS, HIGH, LOW, MIDDLE, PORT_QUESTIONS, TEXTS
 from demo.surveys import demo_dataset
-from feedback.themes import CommentFact, port_theme_specs, segment, theme_counts
+from feedback.themes import CommentFact, port_comment_facts, port_theme_specs, segment, theme_counts
 from followup.models import AlertRule, Ticket
 from reports.selectors import comment_counts
 from surveys.answers import decode_answers
-from surveys.models import Question, ResponseComment, Survey
+from surveys.models import Question, Response, ResponseComment, Survey
 from surveys.questionnaires import STANDARD
 from surveys.selectors import survey_latest
 
@@ -89,7 +89,8 @@ def test_the_seeded_demo_shows_themes_on_the_port_panels_and_opens_keyword_ticke
     ).values_list("question__code", "text"))
     assert stored == first[1]
 
-    for username, port in (("head_property", "property"), ("head_engineering", "engineering")):
+    ports = [("head_property", "property"), ("head_engineering", "engineering"), *(("mgmt", p) for p in ("design", "sales", "service"))]
+    for username, port in ports:
         client.force_login(User.objects.get(username=username))
         html = client.get(reverse("dashboards:port", args=[port])).content.decode()
         panel = html[html.index('id="themes-panel"'):]
@@ -99,6 +100,19 @@ def test_the_seeded_demo_shows_themes_on_the_port_panels_and_opens_keyword_ticke
         # The pack's comment counts: owners who wrote the port's own question.
         owners = sum(1 for texts in data.comments["2026-annual"].values() if f"{port}_comment" in texts)
         assert [c.count for c in comment_counts(survey=survey, port=port)] == [owners]
+
+    # The story of the scores: 天河云著 (weakest property) writes most about repairs, 宝安滨海湾花园 (rushed
+    # delivery) about leaks and cracks.
+    project_of = dict(Response.objects.filter(survey=survey).values_list("id", "project__code"))
+    for port, themes, project in (("property", ["维修"], "GZ-TH01"), ("engineering", ["渗漏", "裂缝"], "SZ-BA01")):
+        facts = port_comment_facts(survey=survey, port=port)
+        by_project = {
+            code: {t.name: t.comments for t in theme_counts([f for f in facts if project_of[f.response_id] == code],
+                                                            port_theme_specs(port=port))}
+            for code in set(project_of.values())
+        }
+        for theme in themes:
+            assert max(by_project, key=lambda code: by_project[code][theme]) == project, (theme, by_project)
 
     words = _alert_words()
     keyword = Ticket.objects.filter(rule__kind="keyword").select_related("response")
