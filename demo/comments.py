@@ -83,22 +83,22 @@ TEXTS: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {
     ("property", "停车"): {
         LOW: ("地下车库灯坏了好几盏，停车很不安全", "车位经常被外来车辆占用，物业不管"),
         MIDDLE: ("停车场指引不清楚，希望增加标识",),
-        HIGH: ("车库管理有序，停车很方便",),
+        HIGH: ("车库管理有序，停车很方便", "访客停车登记很规范，车位也够用"),
     },
     ("property", "电梯"): {
         LOW: ("电梯三天两头坏，老人上下楼很困难", "电梯故障停运好几天都没人管"),
-        MIDDLE: ("早高峰电梯要等很久，希望调整运行",),
-        HIGH: ("电梯保养得好，很少出故障",),
+        MIDDLE: ("早高峰电梯要等很久，希望调整运行", "电梯偶尔有异响，希望多检查"),
+        HIGH: ("电梯保养得好，很少出故障", "电梯轿厢每天都有人擦，很干净"),
     },
     ("property", "绿化"): {
         LOW: ("草坪大片枯黄，绿化很久没人打理", "树木长期不修剪，枝叶都伸到窗边了"),
         MIDDLE: ("绿化还行，希望多种些花",),
-        HIGH: ("小区绿化养护得很好，环境优美",),
+        HIGH: ("小区绿化养护得很好，环境优美", "树木修剪得整齐，四季都有花"),
     },
     ("property", "维修"): {
         LOW: ("报修三天都没人上门，打电话也推来推去", "公共设施坏了报修很多次都没修好", "维修师傅上门不准时，修完还要再修"),
         MIDDLE: ("维修师傅手艺不错，就是要等比较久",),
-        HIGH: ("报修后师傅当天就上门，维修很专业",),
+        HIGH: ("报修后师傅当天就上门，维修很专业", "维修师傅很耐心，修好后还帮忙收拾干净"),
     },
     ("engineering", "渗漏"): {
         LOW: ("卫生间渗漏到楼下，修了两次还没解决", "外墙渗漏，下雨天卧室墙角发霉", "阳台渗漏，木地板都泡坏了"),
@@ -195,6 +195,13 @@ ALERT_TEXTS: dict[tuple[str, str], tuple[str, ...]] = {
     ("sales", "交付"): ("交房延期半年，业主准备起诉",),
     ("service", "投诉"): ("投诉处理拖了两个月，准备找媒体曝光", "投诉三次都没有结果，只能打12345了"),
 }
+# Endings an owner adds to an ordinary comment, by tone (no theme keyword, no alert word: tests check both).
+ENDINGS = {
+    LOW: ("", "", "，希望尽快解决", "，请重视", "，已经反映过好几次了", "，非常失望", "，希望给个说法"),
+    MIDDLE: ("", "", "，还有提升空间", "，整体还可以", "，期待改善"),
+    HIGH: ("", "", "，点赞！", "，辛苦了", "，继续保持", "，谢谢", "，很满意"),
+}
+
 # The general question: about the company as a whole, by the overall score (no theme of any port).
 GENERAL_TEXTS = {
     LOW: ("整体体验很差，问题反映了很多次都解决不了", "对公司越来越失望，不会再推荐朋友来买"),
@@ -224,7 +231,7 @@ def _port_text(rand: random.Random, *, project: str, port: str, score: int | Non
     themes = [theme for (p, theme) in TEXTS if p == port]
     boost = THEME_BOOST.get((project, port), {})
     theme = rand.choices(themes, weights=[boost.get(theme, 1.0) for theme in themes])[0]
-    return rand.choice(TEXTS[(port, theme)][tone])
+    return rand.choice(TEXTS[(port, theme)][tone]) + rand.choice(ENDINGS[tone])
 
 
 def _response_comments(
