@@ -3,7 +3,8 @@
 Deterministic (one seeded generator), written with bulk inserts so it takes seconds. The scores come from a
 small latent model so that the dashboards tell a plausible story: detail items drive their port item, the
 ports drive overall satisfaction, property is weak at 天河云著, run-in owners are less pleased with
-engineering, and property and customer service improve from 2025 to 2026.
+engineering, and property and customer service improve from 2025 to 2026. The open comments of the 2026 annual
+and the callback waves come from ``demo.comments`` (their own generator: drawn after the scores, they change none).
 """
 
 from __future__ import annotations
