@@ -3,30 +3,34 @@
 Deterministic (one seeded generator), written with bulk inserts so it takes seconds. The scores come from a
 small latent model so that the dashboards tell a plausible story: detail items drive their port item, the
 ports drive overall satisfaction, property is weak at 天河云著, run-in owners are less pleased with
-engineering, and property and customer service improve from 2025 to 2026.
+engineering, and property and customer service improve from 2025 to 2026. The open comments of the 2026 annual
+and the callback waves come from ``demo.comments`` (their own generator: drawn after the scores, they change none).
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import numpy as np
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, User
 from django.db import transaction
+from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
+from demo.comments import QUESTIONNAIRES as OPEN_QUESTIONNAIRES
+from demo.comments import SCORE_ITEMS, demo_comments
 from departments.models import Department, Membership
 from departments.ports import PORTS
 from owners.models import Owner, Project
 from owners.stages import stage_as_of
 from satisfaction.services import metrics_compute
 from surveys.answers import encode_answer_matrix
-from surveys.models import Channel, Response, Survey
+from surveys.models import Channel, Question, Questionnaire, Response, ResponseComment, Survey
 from surveys.questionnaires import STANDARD
-from surveys.services import survey_create
+from surveys.services import ItemDef, questionnaire_create, survey_create
 
 DEMO_PASSWORD = "Demo-2026!csm"
 SEED = 20260401
@@ -95,12 +99,14 @@ class DemoSurvey:
 
 SURVEYS = (
     DemoSurvey("2025-annual", "2025年度客户满意度调查", date(2025, 4, 1), date(2025, 6, 30), 0.72),
-    DemoSurvey("2026-annual", "2026年度客户满意度调查", date(2026, 4, 1), date(2026, 6, 30), 0.70),
+    # The 2026 wave adds open comment questions (demo.comments); its scores are drawn as before.
+    DemoSurvey("2026-annual", "2026年度客户满意度调查", date(2026, 4, 1), date(2026, 6, 30), 0.70,
+               questionnaire="standard-open"),
     # Generated after the annual waves, so that adding them left the annual waves' numbers as they were.
     DemoSurvey("2026-group", "集团2026年度第三方满意度调查（本公司样本）", date(2026, 3, 1), date(2026, 3, 31), 0.22,
                series="group", number_prefix="G26-", shift=-0.12),
     DemoSurvey("callback-2025", "2025年回访触点调查", date(2025, 1, 1), date(2025, 12, 31), 0.35, series="callback",
-               questionnaire="headline", number_prefix="CB25-", stages=("run_in",)),
+               questionnaire="headline-open", number_prefix="CB25-", stages=("run_in",)),
 )
 
 # How much each port weighs in overall satisfaction, and each detail item in its port (the key drivers).
@@ -285,6 +291,13 @@ class DemoResponse:
 class DemoDataset:
     owners: list[DemoOwner]
     responses: dict[str, list[DemoResponse]]  # by survey code
+    # by survey code, then index into its responses: {comment question code: text} (demo.comments)
+    comments: dict[str, dict[int, dict[str, str]]] = field(default_factory=dict)
+
+
+def _base_questionnaire(code: str) -> str:
+    """The questionnaire whose score items a wave asks (an open variant adds comment questions only)."""
+    return OPEN_QUESTIONNAIRES[code].base if code in OPEN_QUESTIONNAIRES else code
 
 
 # Move-ins later than this had not happened when the demo was made (a fixed date keeps the data reproducible).
@@ -328,7 +341,7 @@ def demo_dataset() -> DemoDataset:
                 continue
             picked.append((index, surveyed_on, stage))
         scores = _scores(rng, [(owners[i].project, stage) for i, _, stage in picked], wave.starts_on.year, wave.shift)
-        if wave.questionnaire == "headline":
+        if _base_questionnaire(wave.questionnaire) == "headline":
             scores = scores[:, :3]
         answers = encode_answer_matrix(scores).tolist()
         prefix = wave.number_prefix or f"{wave.starts_on.year}-"
@@ -343,14 +356,26 @@ def demo_dataset() -> DemoDataset:
             )
             for n, ((index, surveyed_on, stage), row_answers) in enumerate(zip(picked, answers, strict=True))
         ]
-    return DemoDataset(owners, responses)
+    # Drawn last, from their own generator: the scores above are the same with or without them.
+    return DemoDataset(owners, responses, demo_comments(DemoDataset(owners, responses), SURVEYS))
 
 
 def demo_seed() -> dict[str, int]:
-    """Write the demo data set, then compute every wave's metrics. Returns counts of what was written."""
+    """Write the demo data set, compute every wave's metrics, then open the alert tickets of the comments that
+    hold an alert keyword. Returns counts of what was written."""
+    from followup.services import alerts_run
+
     counts, survey_ids = _demo_write(demo_dataset())
     for survey_id in survey_ids:
         metrics_compute(survey_id=survey_id)
+    # The bulk write sends no responses_changed. Open the tickets the alert rules raise for the responses whose
+    # comments hold a keyword (and any score rule those responses also meet), as the receiver would for them; the
+    # other low scores of the waves, months old in the demo's story, open none (hundreds of overdue tickets).
+    now = timezone.now()
+    counts["tickets"] = sum(
+        len(alerts_run(survey_id=pk, changed=[], now=now))
+        for pk in Survey.objects.filter(pk__in=survey_ids, responses__comments__isnull=False).distinct().values_list("pk", flat=True)
+    )
     return counts
 
 
@@ -376,7 +401,9 @@ def _demo_write(data: DemoDataset) -> tuple[dict[str, int], list[int]]:
     by_key = {(code, unit): pk for pk, code, unit in rows}
     owner_ids = [by_key[(o.project, o.unit)] for o in data.owners]
 
+    _open_questionnaires_ensure()
     survey_ids = []
+    comment_rows = []
     for wave in SURVEYS:
         survey = survey_create(
             code=wave.code,
@@ -402,12 +429,39 @@ def _demo_write(data: DemoDataset) -> tuple[dict[str, int], list[int]]:
         ]
         bulk_create_with_history(rows, Response, batch_size=1000, default_change_reason="演示数据")
         survey_ids.append(survey.pk)
+        comment_rows += _comment_rows(survey, data.responses[wave.code], data.comments.get(wave.code, {}))
+    # As the importer stores them: one row per answered comment question, each with its history row.
+    bulk_create_with_history(comment_rows, ResponseComment, batch_size=1000, default_change_reason="演示数据")
     counts = {
         "projects": len(projects),
         "owners": len(owners),
         "responses": sum(len(r) for r in data.responses.values()),
+        "comments": len(comment_rows),
         "surveys": len(SURVEYS),
         "series": len({wave.series for wave in SURVEYS}),
         "users": len(DEMO_USERS),
     }
     return counts, survey_ids
+
+
+def _open_questionnaires_ensure() -> None:
+    """The demo's questionnaires with open comment questions (demo.comments), unless they exist already."""
+    for spec in OPEN_QUESTIONNAIRES.values():
+        if Questionnaire.objects.filter(code=spec.code).exists():
+            continue
+        items = [ItemDef(q.code, q.label, q.kind, q.port, q.required) for q in SCORE_ITEMS[spec.base]]
+        items += [ItemDef(q.code, q.label, "comment", q.port) for q in spec.comments]
+        base = Questionnaire.objects.filter(code=spec.base).order_by("version").first()
+        questionnaire_create(code=spec.code, name=spec.name, items=items, based_on=base)
+
+
+def _comment_rows(survey: Survey, responses: list[DemoResponse], comments: dict[int, dict[str, str]]) -> list[ResponseComment]:
+    if not comments:
+        return []
+    questions = dict(Question.objects.filter(survey=survey, kind="comment").values_list("code", "id"))
+    ids = dict(Response.objects.filter(survey=survey).values_list("questionnaire_no", "id"))
+    return [
+        ResponseComment(response_id=ids[responses[index].questionnaire_no], question_id=questions[code], text=text)
+        for index, texts in sorted(comments.items())
+        for code, text in texts.items()
+    ]
