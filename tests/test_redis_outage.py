@@ -197,7 +197,9 @@ def test_a_worker_outlives_a_broker_outage_and_takes_tasks_again(tmp_path):
 
         sender = Celery(broker=broker, backend=results)
         answer = sender.send_task("satisfaction.tasks.flush_pending_recomputes")
-        assert answer.get(timeout=60) == 0, worker.log()
+        # disable_sync_subtasks=False: an in-process test worker earlier in this process (test_celery_integration's
+        # start_worker) leaves Celery's "inside a task" flag set, and .get() would refuse to wait; this is no task.
+        assert answer.get(timeout=60, disable_sync_subtasks=False) == 0, worker.log()
         assert worker.alive()
     finally:
         worker.stop()
