@@ -114,7 +114,7 @@ def digest_for(*, user, role: str, survey: Survey, period: str, today: date) -> 
         lines.append(_line(_("总体满意度"), headline.satisfaction_rate, headline.satisfaction_ci_low,
                            headline.satisfaction_ci_high, headline.n, company.get("satisfaction"), weighted_of(headline)))
         lines.append(_line(_("忠诚度"), headline.loyalty_rate, headline.loyalty_ci_low, headline.loyalty_ci_high,
-                           headline.loyalty_base or 0, company.get("loyalty")))
+                           headline.loyalty_base or 0, company.get("loyalty"), weighted_of(headline, loyalty=True)))
     for port in ports:
         row = rows.get(port)
         if row is not None:

@@ -211,9 +211,29 @@ def test_the_admin_lists_what_was_sent_and_deleting_a_row_sends_it_again(world, 
 
 
 def test_a_weighted_wave_shows_its_weighted_figures_labelled_in_the_mail(world, packs, monkeypatch):
-    monkeypatch.setattr(MetricSnapshot, "weighted_rate", 0.6543, raising=False)
-    monkeypatch.setattr(MetricSnapshot, "weighted_ci", (0.6, 0.7), raising=False)
-    monkeypatch.setattr(MetricSnapshot, "n_eff", 123.4, raising=False)
+    # A real weighted wave (the roster's stage mix differs from the sample's; metrics through the service).
+    from satisfaction.selectors import metric_rows
+    from tests.test_weighting_db import build
+
+    survey = build()
+    monkeypatch.setattr(digests, "survey_latest", lambda: survey)
     digests_send(now=DEC_1)
     head = next(message for message in mail.outbox if message.to == ["head@example.com"])
-    assert head.body.count("；加权 65.4%（95% 区间 60.0% – 70.0%，n_eff = 123.4）") == 2  # headline and property
+    lines = {line[2:].split("：")[0]: line for line in head.body.splitlines() if line.startswith("- ")}
+    headline, prop = whole(survey), whole(survey, "property")
+    rows = {(r["port"] or "") : r for r in metric_rows(survey=survey) if r["project"] is r["stage"] is None}
+
+    def said(rate, low, high, n_eff):
+        return f"；加权 {pct(rate)}（95% 区间 {pct(low)} – {pct(high)}，n_eff = {n_eff:.1f}）"
+
+    assert lines["总体满意度"].endswith(said(rows[""]["weighted_rate"], *rows[""]["weighted_ci"], rows[""]["n_eff"]))
+    assert lines["忠诚度"].endswith(said(headline.weighted_loyalty_rate, headline.weighted_loyalty_ci_low,
+                                         headline.weighted_loyalty_ci_high, headline.loyalty_n_eff))
+    assert lines["物业管理"].endswith(said(prop.weighted_rate, prop.weighted_ci_low, prop.weighted_ci_high, prop.n_eff))
+    assert rows["property"]["n_eff"] == prop.n_eff and headline.weighted_rate != headline.satisfaction_rate
+    assert f"{pct(headline.satisfaction_rate)}（95% 区间" in lines["总体满意度"]  # the plain figure leads
+
+
+def test_an_unweighted_wave_says_nothing_weighted(world, packs):
+    digests_send(now=DEC_1)
+    assert mail.outbox and not any("加权" in message.body for message in mail.outbox)
