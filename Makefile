@@ -28,7 +28,8 @@ run: $(VENV)/.installed
 	./scripts/run-embedded.sh
 
 # Debian packages the tests use, installed when missing if run as root: Debian's Chromium and CJK fonts for the
-# browser tests (Playwright cannot download its own browser here), gettext (msgfmt), poppler-utils (PDF to text).
+# browser tests (Playwright cannot download its own browser here), gettext (msgfmt), poppler-utils (PDF to text and
+# images), zbar-tools (zbarimg decodes the QR codes on printed sheets back to their links).
 # PostgreSQL and Redis are not installed here: see README "Setting up a machine".
 test-packages:
 	@missing=""; \
@@ -36,6 +37,7 @@ test-packages:
 	fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || missing="$$missing fonts-noto-cjk"; \
 	command -v msgfmt >/dev/null 2>&1 || missing="$$missing gettext"; \
 	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	command -v zbarimg >/dev/null 2>&1 || missing="$$missing zbar-tools"; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = "0" ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 		else echo "missing for the tests:$$missing (sudo apt-get install$$missing)"; fi; \

@@ -61,15 +61,17 @@ INSTALLED_APPS = [
     "simple_history",
     "axes",
     # The project's apps, lowest layer first (an app imports only from apps above it in this list; see
-    # tests/test_architecture.py): core ← departments ← owners ← surveys ← satisfaction ← improvement_plans
-    # ← feedback ← dashboards ← reports ← demo.
+    # tests/test_architecture.py): core ← departments ← owners ← surveys ← online ← satisfaction ← improvement_plans
+    # ← feedback ← followup ← dashboards ← reports ← demo.
     "core",
     "departments",
     "owners",
     "surveys",
+    "online",
     "satisfaction",
     "improvement_plans",
     "feedback",
+    "followup",
     "dashboards",
     "reports",
     "demo",
@@ -304,6 +306,26 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.tasks.send_monthly_digests",
         "schedule": crontab(hour=8, minute=0),
     },
+    # The follow-up tickets' SLA clock: overdue tickets go to the department head, later to management.
+    "escalate-overdue-tickets": {
+        "task": "followup.tasks.tickets_escalate_task",
+        "schedule": timedelta(minutes=15),
+    },
+    # Each user's to-do list by e-mail, once a day (kind todo_digest, switchable per user).
+    "todo-digest": {
+        "task": "dashboards.tasks.todo_digest_task",
+        "schedule": crontab(hour=8, minute=0),
+    },
+    # Alert runs the broker never got (tickets are opened once whatever runs twice).
+    "sweep-alerts": {
+        "task": "followup.tasks.alerts_sweep",
+        "schedule": timedelta(hours=1),
+    },
+    # Reminders due and messages held over the night: every few minutes, so that the night's arrive soon after 09:00.
+    "online-reminders": {
+        "task": "online.tasks.send_due_messages",
+        "schedule": timedelta(minutes=env_int("ONLINE_REMINDER_MINUTES", 10)),
+    },
 }
 
 # API tokens (core/tokens.py): hashed at rest, one per client, ended by logout and password change.
@@ -367,6 +389,31 @@ SERVER_EMAIL = env_str("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 PASSWORD_RESET_LIMIT_PER_ACCOUNT = env_int("PASSWORD_RESET_LIMIT_PER_ACCOUNT", 3)
 PASSWORD_RESET_LIMIT_PER_ADDRESS = env_int("PASSWORD_RESET_LIMIT_PER_ADDRESS", 10)
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3600)
+# Owners' online answers, at most this many posts per link and per client address an hour (a housing estate's
+# owners may share one address behind a carrier's NAT or the clubhouse Wi-Fi, hence the generous second limit).
+ONLINE_POSTS_PER_TOKEN = env_int("ONLINE_POSTS_PER_TOKEN", 30)
+ONLINE_POSTS_PER_ADDRESS = env_int("ONLINE_POSTS_PER_ADDRESS", 600)
+
+# Messages to owners (online/messaging.py): invitations and reminders by SMS and e-mail. SMS_BACKEND is console,
+# filebased (the default: one JSON file per message under SMS_FILE_PATH, nothing leaves the machine), locmem or
+# http (a signed JSON gateway: SMS_GATEWAY_URL, _KEY, _SECRET, SMS_SIGN_NAME and one provider template code per
+# message template). No message goes out between ONLINE_QUIET_START and ONLINE_QUIET_END (hours, Asia/Shanghai).
+SMS_BACKEND = env_str("SMS_BACKEND", "filebased")
+SMS_FILE_PATH = env_str("SMS_FILE_PATH", str(VAR_DIR / "sms"))
+SMS_GATEWAY_URL = env_str("SMS_GATEWAY_URL")
+SMS_GATEWAY_KEY = env_str("SMS_GATEWAY_KEY")
+SMS_GATEWAY_SECRET = env_str("SMS_GATEWAY_SECRET")
+SMS_GATEWAY_TIMEOUT = env_int("SMS_GATEWAY_TIMEOUT", 10)
+SMS_SIGN_NAME = env_str("SMS_SIGN_NAME", "客户满意度")
+SMS_GATEWAY_TEMPLATES = {
+    "invitation": env_str("SMS_TEMPLATE_INVITATION", "invitation"),
+    "reminder": env_str("SMS_TEMPLATE_REMINDER", "reminder"),
+}
+ONLINE_QUIET_START = env_int("ONLINE_QUIET_START", 21)
+ONLINE_QUIET_END = env_int("ONLINE_QUIET_END", 9)
+# Project QR links: wrong unit/phone answers allowed per client address per window before the page refuses.
+ONLINE_PROJECT_LINK_LIMIT = env_int("ONLINE_PROJECT_LINK_LIMIT", 10)
+ONLINE_PROJECT_LINK_WINDOW = env_int("ONLINE_PROJECT_LINK_WINDOW", 15 * 60)
 
 # Production hardening (DJANGO_SECURE=1 behind an HTTPS proxy).
 SECURE = env_bool("DJANGO_SECURE", False)

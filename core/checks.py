@@ -25,3 +25,24 @@ def mail_leaves_the_machine(app_configs, **kwargs):
             id="csm.E001",
         )
     ]
+
+
+# SMS backends that print owners' personal links to the web log (console) or drop them (locmem). The file backend
+# is allowed: it keeps messages on the machine on purpose, until a gateway is configured.
+LOG_OR_DROP_SMS_BACKENDS = {"console", "locmem", "online.messaging.ConsoleSmsBackend", "online.messaging.LocmemSmsBackend"}
+
+
+@register(Tags.security, deploy=True)
+def sms_does_not_go_to_the_log(app_configs, **kwargs):
+    backend = getattr(settings, "SMS_BACKEND", "")
+    if settings.DEBUG or backend not in LOG_OR_DROP_SMS_BACKENDS:
+        return []
+    return [
+        Error(
+            f"SMS_BACKEND is {backend} with DEBUG off: owners' personal survey links would be printed to the log or "
+            "dropped instead of sent.",
+            hint="Set SMS_BACKEND=aliyun (or http) with SMS_GATEWAY_KEY, SMS_GATEWAY_SECRET, SMS_SIGN_NAME and the "
+            "SMS_TEMPLATE_* codes; or leave it at filebased until a gateway is contracted.",
+            id="csm.E002",
+        )
+    ]

@@ -44,3 +44,9 @@ def rate_limits_hit(*, scope: str, limits: list[tuple[str, str, int]], window_se
         for name, key, limit in limits
         if rate_limit_hit(scope=f"{scope}:{name}", key=key, limit=limit, window_seconds=window_seconds)
     ]
+
+
+def rate_limit_reached(*, scope: str, key: str, limit: int, window_seconds: int) -> bool:
+    """Whether ``key`` already used up its ``limit`` events in the current window, without counting one more
+    (for limits on failures only: check before trying, count with ``rate_limit_hit`` when it failed)."""
+    return (cache.get(_cache_key(scope, key, window_seconds)) or 0) >= limit

@@ -9,6 +9,7 @@ class DashboardsConfig(AppConfig):
     verbose_name = _("看板")
 
     def ready(self):
-        from dashboards import receivers
+        from dashboards import receivers, todo
 
         receivers.connect()
+        todo.register_notices()

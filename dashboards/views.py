@@ -19,6 +19,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext_lazy
@@ -39,6 +40,7 @@ from dashboards.selectors import (
     project_list_rows,
     question_labels,
 )
+from dashboards.todo import todo_for
 from departments.ports import PORTS
 from departments.selectors import user_sees_company_wide
 from feedback.selectors import feedback_port_version
@@ -534,7 +536,8 @@ def project_xlsx(request, code: str):
 @login_required
 def home(request):
     survey = survey_latest()
-    context = {"survey": survey}
+    now = timezone.now()
+    context = {"survey": survey, "todo": todo_for(user=request.user, today=timezone.localdate(now), now=now)}
     if survey is not None:
         context |= {
             "headline": headline_snapshot(survey=survey),

@@ -16,6 +16,7 @@ from datetime import date, timedelta
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from demo.surveys import PROJECTS
@@ -347,6 +348,14 @@ def demo_feedback_seed() -> dict[str, int]:
         for r in records
     ]
     bulk_create_with_history(rows, Feedback, batch_size=1000, default_change_reason="演示数据", default_user=staff)
+    # The bulk write sends no feedback_changed: open the open records' follow-up tickets as the form would.
+    from followup.services import tickets_sync_feedback
+
+    open_ids = list(
+        Feedback.objects.filter(reference__in=[r.reference for r in records]).exclude(status="closed")
+        .order_by("id").values_list("id", flat=True)
+    )
+    tickets_sync_feedback(feedback_ids=open_ids, now=timezone.now())
 
     rules = {rule.months_after_move_in: rule for rule in CallbackRule.objects.order_by("id")}
     callbacks = demo_callback_dataset(owners=owners, rule_months=sorted(rules))

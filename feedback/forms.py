@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from crispy_forms.layout import Column, Field, Fieldset, Row
+from crispy_forms.layout import HTML, Column, Field, Fieldset, Row
 from django import forms
+from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from core import text_limits
@@ -53,7 +54,11 @@ class FeedbackForm(FieldMessagesMixin, forms.Form):
     kind = forms.ChoiceField(label=_("反馈类型"), choices=FeedbackKind.choices)
     project = forms.ModelChoiceField(label=_("楼盘"), queryset=_projects(), empty_label=_("请选择楼盘"))
     unit = forms.CharField(label=_("房号"), max_length=32, required=False)
-    owner_name = forms.CharField(label=_("业主姓名"), max_length=50, required=False, help_text=_("选填；填写时须同时填写房号"))
+    owner = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    owner_name = forms.CharField(
+        label=_("业主"), max_length=50, required=False,
+        help_text=_("选填；输入房号、姓名或电话尾号，从业主名册中选择（不用脚本时填写姓名并填写房号）"),
+    )
     port = forms.ChoiceField(label=_("责任端口"), choices=[("", _("请选择端口")), *PortCode.choices])
     received_on = forms.DateField(label=_("受理日期"), widget=DATE_WIDGET)
     severity = forms.ChoiceField(label=_("严重程度"), choices=FeedbackSeverity.choices, initial=FeedbackSeverity.NORMAL)
@@ -65,9 +70,20 @@ class FeedbackForm(FieldMessagesMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.today = today
         self.fields["project"].queryset = _projects()
+        # The roster search of keyed entry (owners.selectors.owners_search), offered as the user types.
+        self.fields["owner_name"].widget.attrs.update({
+            "autocomplete": "off",
+            "hx-get": reverse_lazy("feedback:owner_search"),
+            "hx-trigger": "input changed delay:250ms",
+            "hx-target": "#owner-picker-results",
+            "hx-include": "#id_project",
+            "hx-vals": '{"picker": "1"}',
+        })
         self.helper = form_helper(
             _thirds("kind", "port", "severity"),
             _thirds("project", "unit", "owner_name"),
+            HTML('<div id="owner-picker-results" class="mb-3" aria-live="polite"></div>'),
+            "owner",
             _thirds("received_on", "status", "closed_on"),
             "description",
         )
@@ -78,7 +94,14 @@ class FeedbackForm(FieldMessagesMixin, forms.Form):
         owner_name = (data.get("owner_name") or "").strip()
         unit = (data.get("unit") or "").strip()
         project = data.get("project")
-        if owner_name and project is not None:
+        if data.get("owner"):
+            # Picked from the roster: the owner's own unit; the service checks the project.
+            owner = Owner.objects.filter(pk=data["owner"]).first()
+            if owner is None:
+                self.add_error("owner_name", "名册中没有这位业主，请重新搜索选择")
+            else:
+                data["unit"] = owner.unit
+        elif owner_name and project is not None:
             if not unit:
                 self.add_error("unit", "填写业主姓名时必须填写房号")
             else:
@@ -100,6 +123,7 @@ class FeedbackForm(FieldMessagesMixin, forms.Form):
             today=self.today,
         )
         for field_name, message in problems.items():
+            field_name = "owner_name" if field_name == "owner" else field_name
             if field_name in self.errors:
                 continue  # already reported by the field itself, e.g. "请选择楼盘"
             self.add_error(field_name if field_name in self.fields else None, message)

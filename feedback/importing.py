@@ -24,6 +24,7 @@ from core.spreadsheets.cells import CellError, ColumnSpec, IssueList, ParsedColu
 from core.spreadsheets.files import Sheet, cell_text, read_checked
 from core.spreadsheets.results import ImportIssue, ImportResult, Progress, report_progress
 from departments.ports import PortCode
+from feedback.events import feedback_changed_send
 from feedback.models import ExternalBenchmark, Feedback, FeedbackKind, FeedbackSeverity, FeedbackStatus
 from feedback.services import benchmark_create, benchmark_row_validate, feedback_validate
 from owners.models import Owner, Project
@@ -226,6 +227,7 @@ def feedback_import(
         return _finish(result, issues)
     report_progress(progress, 60)
     with transaction.atomic():
+        written: list[int] = []
         existing = {
             f.reference: f for f in Feedback.objects.select_for_update().filter(reference__in=references).order_by("id")
         }
@@ -235,6 +237,7 @@ def feedback_import(
                 feedback = Feedback(created_by=created_by, **values)
                 feedback.full_clean()
                 feedback.save()
+                written.append(feedback.pk)
                 result.created += 1
             else:
                 changed = [name for name, value in values.items() if getattr(feedback, name) != value]
@@ -246,8 +249,10 @@ def feedback_import(
                     feedback.full_clean()
                     # A plain save (not a bulk update) so that the history keeps the previous version.
                     feedback.save(update_fields=[*changed, "updated_at"])
+                    written.append(feedback.pk)
                     result.updated += 1
             report_progress(progress, 60 + 38 * done / len(parsed_rows))
+        feedback_changed_send(feedback_ids=written)
     report_progress(progress, 100)
     return result
 

@@ -9,6 +9,7 @@ from django.db import transaction
 
 from core import text_limits
 from departments.ports import PORTS
+from feedback.events import feedback_changed_send
 from feedback.models import (
     Callback,
     CallbackOutcome,
@@ -124,6 +125,7 @@ def feedback_create(*, created_by=None, **fields) -> Feedback:
     feedback = Feedback(created_by=created_by, **_feedback_fields(**fields))
     feedback.full_clean()
     feedback.save()
+    feedback_changed_send(feedback_ids=[feedback.pk])
     return feedback
 
 
@@ -137,6 +139,7 @@ def feedback_update(*, feedback: Feedback, **fields) -> Feedback:
             setattr(feedback, name, values[name])
         feedback.full_clean()
         feedback.save(update_fields=[*changed, "updated_at"])
+        feedback_changed_send(feedback_ids=[feedback.pk])
     return feedback
 
 

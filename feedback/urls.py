@@ -9,6 +9,7 @@ app_name = "feedback"
 urlpatterns = [
     path("", views.feedback_list_view, name="list"),
     path("new/", views.feedback_new_view, name="new"),
+    path("owners/search/", views.feedback_owner_search_view, name="owner_search"),
     path("import/", views.feedback_import_view, name="import"),
     path("import/template.xlsx", views.feedback_import_template_view, name="import_template"),
     path("<int:pk>/", views.feedback_detail_view, name="detail"),

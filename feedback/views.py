@@ -49,7 +49,7 @@ from feedback.services import (
 from feedback.themes import port_themes, theme_keywords
 from owners.models import Owner, Project
 from owners.privacy import phone_reveal
-from owners.selectors import user_may_reveal_phone
+from owners.selectors import owners_search, user_may_reveal_phone
 from surveys.models import ImportJob, Survey
 from surveys.selectors import survey_latest
 from surveys.views import upload_start
@@ -150,6 +150,7 @@ def feedback_edit_view(request, pk: int):
                 "kind": feedback.kind,
                 "project": feedback.project_id,
                 "unit": feedback.unit,
+                "owner": feedback.owner_id,
                 "owner_name": feedback.owner.name if feedback.owner else "",
                 "port": feedback.port,
                 "received_on": feedback.received_on,
@@ -161,6 +162,24 @@ def feedback_edit_view(request, pk: int):
             today=today,
         )
     return render(request, "feedback/form.html", {"form": form, "title": "修改客户反馈", "feedback": feedback})
+
+
+OWNER_PICKER_LIMIT = 20
+
+
+def feedback_owner_search_view(request):
+    """htmx: owners of the roster matching what was typed (unit, name or phone digits), within the chosen project."""
+    _require_keeper(request.user)
+    query = request.GET.get("owner_name", "").strip()
+    project = request.GET.get("project", "")
+    owners = []
+    if query:
+        owners = list(owners_search(query=query, project_id=int(project) if project.isdigit() else None)[
+            : OWNER_PICKER_LIMIT + 1
+        ])
+    return render(request, "feedback/_owner_picker.html", {
+        "owners": owners[:OWNER_PICKER_LIMIT], "more": len(owners) > OWNER_PICKER_LIMIT, "query": query,
+    })
 
 
 def feedback_detail_view(request, pk: int):

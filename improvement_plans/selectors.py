@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext
 
 from departments.models import Role, WorkingGroup
@@ -28,7 +28,10 @@ from improvement_plans.models import (
     ActionItem,
     GroupMeeting,
     ImprovementPlan,
+    ItemStatus,
+    PlanAction,
     PlanStatus,
+    PlanTransition,
 )
 from satisfaction.metrics.engine import target_status, too_few, two_proportion_change
 from satisfaction.models import DriverSnapshot, ItemSnapshot, MetricSnapshot
@@ -165,10 +168,26 @@ def management_recipients() -> list:
 
 # ---- plans -----------------------------------------------------------------------------------------------------
 
+def with_last_transition(plans: QuerySet[ImprovementPlan]) -> QuerySet[ImprovementPlan]:
+    """Annotate each plan's latest transition (``last_action``, ``last_comment``): a draft whose latest action was a
+    return is a returned plan (已退回), and its comment says why."""
+    latest = PlanTransition.objects.filter(plan=OuterRef("pk")).order_by("-at", "-id")
+    return plans.annotate(
+        last_action=Subquery(latest.values("action")[:1]), last_comment=Subquery(latest.values("comment")[:1])
+    )
+
+
+def plans_returned(*, user) -> list[ImprovementPlan]:
+    """Drafts that management returned, for the ports this user drafts plans for (a head's to-do)."""
+    ports = ports_owned_by(user)
+    plans = plans_visible_to(user).filter(status=PlanStatus.DRAFT, port__in=ports)
+    return [p for p in with_last_transition(plans).order_by("year", "port", "id") if p.last_action == PlanAction.RETURN]
+
+
 def plans_for_year(*, user, year: int) -> list[ImprovementPlan]:
     """The year's visible plans: the company plan first, then ports in their order."""
     order = {code: i for i, code in enumerate(["", *PORTS])}
-    plans = list(plans_visible_to(user).filter(year=year).order_by("port", "id"))
+    plans = list(with_last_transition(plans_visible_to(user).filter(year=year)).order_by("port", "id"))
     return sorted(plans, key=lambda plan: order.get(plan.port, 99))
 
 
@@ -512,3 +531,17 @@ def group_items(group: WorkingGroup) -> list[ActionItem]:
 
 def group_meetings(group: WorkingGroup) -> list[GroupMeeting]:
     return list(group.meetings.prefetch_related("decisions").order_by("-held_on", "-id"))
+
+
+def action_items_due(*, user, today: date, within_days: int = 14) -> list[ActionItem]:
+    """Unfinished action items of the ports this user answers for, due within ``within_days`` or overdue."""
+    ports = ports_owned_by(user)
+    if not ports:
+        return []
+    return list(
+        ActionItem.objects.select_related("plan")
+        .filter(plan__port__in=ports, due_on__isnull=False, due_on__lte=today + timedelta(days=within_days))
+        .exclude(status__in=[ItemStatus.DONE, ItemStatus.DROPPED])
+        .exclude(plan__status=PlanStatus.COMPLETED)
+        .order_by("due_on", "id")
+    )

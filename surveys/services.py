@@ -2,7 +2,8 @@
 
 A closed wave takes no new or changed response from any path: every write of responses (this module's
 ``response_submit``, the importer, the background import job) takes the wave's row with ``survey_lock_open``
-inside its transaction and stops there while the wave is closed.
+inside its transaction and stops there while the wave is closed. Owners' online answers take it shared (they
+cannot clash with each other); every other writer and closing take it exclusively.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -65,9 +66,22 @@ def survey_closed_message(survey: Survey) -> str:
     return f"调查“{survey.name}”已关闭，不再接受新的或修改的答卷；如需补录请先重新开放"
 
 
-def survey_lock_open(*, survey_id: int) -> Survey:
+def survey_lock_open(*, survey_id: int, shared: bool = False) -> Survey:
     """The wave's row, locked for the rest of the transaction (closing waits for it, and it for closing);
-    ValidationError in plain words when the wave is closed. Call inside the transaction that writes responses."""
+    ValidationError in plain words when the wave is closed. Call inside the transaction that writes responses.
+
+    ``shared``: a share lock (PostgreSQL ``FOR SHARE``) for a writer that cannot clash with another writer of the
+    same wave — one owner's own online answer, already serialised on its invitation: such writers run side by side,
+    while closing (and every exclusive writer: entry, import) still waits for them and they for it. SQLite has one
+    writer anyway.
+    """
+    if shared and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT 1 FROM {Survey._meta.db_table} WHERE id = %s FOR SHARE", [survey_id])
+        survey = Survey.objects.get(pk=survey_id)
+        if survey.closed_at is not None:
+            raise ValidationError(survey_closed_message(survey), code="survey_closed")
+        return survey
     survey = Survey.objects.select_for_update().get(pk=survey_id)
     if survey.closed_at is not None:
         raise ValidationError(survey_closed_message(survey), code="survey_closed")
@@ -533,16 +547,18 @@ def response_submit(
     scores: dict[str, int | None],
     channel: str = "",
     comments: Mapping[str, str] | None = None,
+    shared_lock: bool = False,
 ) -> tuple[Response, bool]:
     """Save one questionnaire: a new response, or the owner's existing one in this survey updated.
 
     Returns (response, created). The stage is frozen as of the survey date; the recompute is queued on commit.
     ``comments`` ({comment question code: text}, blank = none) replaces the texts it names; None leaves them.
-    Refused (ValidationError) while the wave is closed.
+    Refused (ValidationError) while the wave is closed. ``shared_lock``: see ``survey_lock_open`` (only for a
+    caller that already serialises the writes of this owner and whose questionnaire number no other owner uses).
     """
     stage = stage_as_of(owner.move_in_date, surveyed_on)
     with transaction.atomic():
-        survey = survey_lock_open(survey_id=survey.pk)
+        survey = survey_lock_open(survey_id=survey.pk, shared=shared_lock)
         response = Response.objects.select_for_update().filter(survey=survey, owner=owner).first()
         answers = response_check(survey=survey, owner=owner, questionnaire_no=questionnaire_no, scores=scores)
         comment_changes = _comment_changes(survey=survey, comments=comments or {})

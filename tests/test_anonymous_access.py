@@ -22,6 +22,9 @@ PUBLIC = {
 TOKEN = "/api/v1/auth/token/"
 # Choosing the interface language only sets a cookie (the login page offers it); public when the route exists.
 LANGUAGE = "/i18n/setlang/"
+# Owners' answering pages are public: the unguessable token in the path is the key (tests/test_online_answers.py);
+# a made-up token finds nothing.
+OWNER_PAGES = "/o/"
 PATHS = all_paths()
 
 
@@ -43,13 +46,26 @@ def test_an_anonymous_visitor_is_sent_to_login_or_refused_everywhere_else():
     # One test walking every path (rather than one test per path) keeps the 200+ paths to a few seconds.
     client = Client()
     leaks = []
-    for path in sorted(set(PATHS) - PUBLIC - {TOKEN, LANGUAGE}):
+    for path in sorted(set(PATHS) - PUBLIC - {TOKEN, LANGUAGE} - owner_paths()):
         methods = ("get", "post", "put", "patch", "delete") if path.startswith("/api/") else ("get", "post")
         for method in methods:
             answer = getattr(client, method)(path, data={}, content_type="application/json") if method != "get" else client.get(path)
             if not refused(answer) or (path.startswith("/api/") and answer.status_code != 401):
                 leaks.append((method, path, answer.status_code, answer.get("Location")))
     assert leaks == []
+
+
+def owner_paths() -> set[str]:
+    return {path for path in PATHS if path.startswith(OWNER_PAGES)}
+
+
+@pytest.mark.django_db
+def test_owners_pages_are_public_but_a_made_up_token_finds_nothing():
+    assert owner_paths(), "the online answering pages are routed"
+    client = Client()
+    for path in sorted(owner_paths()):
+        assert client.get(path).status_code == 404, path
+        assert client.post(path, {"overall": "5"}).status_code in (404, 405), path
 
 
 @pytest.mark.django_db

@@ -101,3 +101,10 @@ def test_the_template_scan_finds_what_it_looks_for():
     assert len(INLINE_SCRIPT.findall(sample)) == 1
     assert INLINE_STYLE_ATTR.search(sample) and INLINE_HANDLER.search(sample) and INLINE_STYLE_BLOCK.search(sample)
     assert sum(1 for _ in our_templates()) > 10
+
+
+def test_check_deploy_refuses_an_sms_backend_that_prints_owners_links():
+    env = {**PRODUCTION_ENV, "SECRET_KEY": secrets.token_urlsafe(64), "SMS_BACKEND": "console"}
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode != 0
+    assert "csm.E002" in result.stdout + result.stderr

@@ -94,6 +94,8 @@ def test_the_managements_pack_has_a_page_per_port_and_its_headlines_equal_the_sn
     # The change against 2025 in the same series is on the first page; the last page has the rules and the time.
     assert "2025年度满意度调查" in pages[0]
     assert "数字规则" in pages[-1] and f"{headline.computed_at:%Y-%m-%d}" in pages[-1]
+    # Every page carries the footer (the pack's name, from static/css/report-pack.css's running string) and its number.
+    assert all(f"满意度报告包 · {survey.name}" in page and f"{i} / {len(pages)}" in page for i, page in enumerate(pages, 1))
     assert not re.search(r"加权 \d", text)  # no weighted figures while the rows carry none
 
 

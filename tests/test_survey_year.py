@@ -34,6 +34,7 @@ def test_the_dashboards_take_the_targets_of_an_end_dated_surveys_year(db):
 
     ImprovementPlan.objects.create(year=2026, port="", status=PlanStatus.APPROVED, satisfaction_target=0.85)
     ImprovementPlan.objects.create(year=2025, port="", status=PlanStatus.APPROVED, satisfaction_target=0.80)
-    survey = survey_create(code="winter", name="冬季回访", source="touchpoint", series="callback", ends_on=date(2026, 2, 28))
+    # A wave of the company series (plans are judged against their own series since issue 14), dated by its end only.
+    survey = survey_create(code="winter", name="冬季调查", source="company", ends_on=date(2026, 2, 28))
     survey.created_at = datetime(2025, 12, 20, tzinfo=ZoneInfo("Asia/Shanghai"))
     assert dashboard_targets(survey=survey)["company"]["satisfaction"] == 0.85

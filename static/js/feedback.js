@@ -23,7 +23,27 @@
     box.disabled = !reached;
   }
 
+  // The owner picker: a roster search result fills the owner, unit and project; typing again drops the choice.
+  function pickOwner(event) {
+    var button = event.target.closest(".owner-pick");
+    if (!button) return;
+    var set = function (id, value) { var el = document.getElementById(id); if (el) el.value = value; };
+    set("id_owner", button.dataset.ownerId);
+    set("id_owner_name", button.dataset.ownerName);
+    set("id_unit", button.dataset.unit);
+    set("id_project", button.dataset.project);
+    var results = document.getElementById("owner-picker-results");
+    if (results) results.textContent = "";
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    var picker = document.getElementById("owner-picker-results");
+    if (picker) {
+      picker.addEventListener("click", pickOwner);
+      var name = document.getElementById("id_owner_name");
+      var owner = document.getElementById("id_owner");
+      if (name && owner) name.addEventListener("input", function () { owner.value = ""; });
+    }
     var status = document.getElementById("id_status");
     if (status && document.getElementById("feedback-form")) {
       status.addEventListener("change", toggleClosedOn);
