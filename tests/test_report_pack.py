@@ -157,6 +157,10 @@ def test_a_weighted_waves_pack_shows_the_weighted_figures_of_its_snapshots_and_m
     a = MetricSnapshot.objects.get(survey=survey, port="", project__code="A", stage="")
     assert re.search(rf"楼盘A\s+{re.escape(pct(a.satisfaction_rate))}.*{re.escape(pct(a.weighted_rate))}\s+{a.n_eff:.1f}",
                      company)
+    # The project's score card PDF carries the project's weighted figures too.
+    card = "\n".join(pdf_pages_text(scorecard_pdf(survey=survey, project=a.project, ports=list(PORTS), now=NOW),
+                                    tmp_path))
+    assert weighted_said("总体满意度", a.weighted_rate, a.weighted_ci_low, a.weighted_ci_high, a.n_eff) in card
 
 
 def test_an_unweighted_waves_pack_prints_no_weighted_figure(surveys, manager, tmp_path):
@@ -164,6 +168,9 @@ def test_an_unweighted_waves_pack_prints_no_weighted_figure(surveys, manager, tm
     text = "\n".join(pdf_pages_text(report_pack_pdf(user=manager, survey=surveys[1], now=NOW, only_port="property"),
                                     tmp_path))
     assert not re.search(r"加权 \d", text) and "n_eff" not in text and "不参与加权" not in text
+    card = "\n".join(pdf_pages_text(scorecard_pdf(survey=surveys[1], project=Project.objects.get(code="SUN"),
+                                                  ports=list(PORTS), now=NOW), tmp_path))
+    assert not re.search(r"加权 \d", card) and "n_eff" not in card
 
 
 def test_a_project_scorecard_pdf_shows_the_projects_headline(surveys, tmp_path):
@@ -343,3 +350,21 @@ def test_the_pack_prints_each_ports_comment_themes_as_theme_counts_reckons_them(
     share = f"{pct(first.low_share)}（{first.low}/{first.scored}）"
     line = rf"^\s*物业管理\s+停车\s+{first.comments}\s+{first.owners}\s+{re.escape(share)}"
     assert re.search(line, company[company.index("开放意见主要主题"):], re.M)
+
+
+def test_a_lexicon_change_redraws_the_cached_pack_with_the_new_theme(commented, client, property_head, monkeypatch):
+    from feedback.models import CommentTheme
+    from reports import services
+
+    renders = []
+    monkeypatch.setattr(services, "pack_pdf_render", lambda *, pack: renders.append(pack) or b"%PDF-1.7 drawn")
+    client.force_login(property_head)
+    url = f"/reports/pack.pdf?survey={commented.code}&port=property"
+    assert client.get(url).content == client.get(url).content == b"%PDF-1.7 drawn"
+    assert len(renders) == 1 and "巡逻" not in {c.name for c in renders[0].sections[0].themes}
+    # Added in bulk (no save signal, so the data version stays): the lexicon's own state is in the pack's key.
+    CommentTheme.objects.bulk_create([CommentTheme(port="property", name="巡逻", keywords="夜巡", position=9)])
+    client.get(url)
+    assert len(renders) == 2
+    counts = {c.name: c.comments for c in renders[-1].sections[0].themes}
+    assert counts["巡逻"] == 1 and counts == {c.name: c.comments for c in by_hand("property")}
