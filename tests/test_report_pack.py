@@ -321,9 +321,14 @@ def section_texts(pages: list[str]) -> dict[str, str]:
             for k, (key, start) in enumerate(bounds)}
 
 
-def test_the_pack_prints_each_ports_comment_themes_as_theme_counts_reckons_them(commented, manager, tmp_path):
+def test_the_pack_prints_each_ports_comment_themes_as_theme_counts_reckons_them(commented, manager, client, tmp_path):
     pages = pdf_pages_text(report_pack_pdf(user=manager, survey=commented, now=NOW), tmp_path)
     expected = {port: by_hand(port) for port in PORTS}
+    # The port dashboard's theme panel shows the same counts.
+    client.force_login(manager)
+    panel = client.get(f"/dashboards/ports/property/?survey={commented.code}").content.decode()
+    for count in expected["property"]:
+        assert f'data-theme="{count.name}" data-comments="{count.comments}"' in panel, count.name
     # The fixture is not trivial: property has themes with low scores, engineering and sales themes are mentioned.
     property_counts = {c.name: c for c in expected["property"]}
     assert (property_counts["停车"].comments, property_counts["停车"].low) == (3, 2)
