@@ -26,11 +26,9 @@ from core.notifications import notification_recipients
 from dashboards.selectors import dashboard_ports_for, dashboard_targets, port_name, target_check
 from departments.models import Role
 from departments.selectors import user_has_role
-from followup.models import Ticket
-from followup.selectors import ticket_list
 from improvement_plans.selectors import plans_awaiting_review
 from reports.models import DigestSent
-from reports.selectors import Weighted, weighted_of
+from reports.selectors import Weighted, overdue_tickets, weighted_of
 from reports.services import report_pack_pdf, safe_filename
 from satisfaction.models import MetricSnapshot
 from surveys.models import Survey
@@ -60,14 +58,6 @@ def digest_audience() -> list[tuple[object, str]]:
         elif dashboard_ports_for(user):
             audience.append((user, HEAD))
     return audience
-
-
-def overdue_escalations(*, user, ports: list[str], now: datetime) -> list[Ticket]:
-    """The follow-up tickets of the digest's ports past their SLA while the clock still runs (新建/处理中), as the
-    follow-up app selects them (``followup.selectors.ticket_list(overdue_at=now)``, the 已逾期 view of the ticket
-    list, within what the reader may see): the ones ``tickets_escalate`` raised to the department head or, later,
-    to management. Earliest due first."""
-    return list(ticket_list(user=user, overdue_at=now).filter(port__in=ports))
 
 
 @dataclass(frozen=True)
@@ -117,7 +107,7 @@ def digest_for(*, user, role: str, survey: Survey, period: str, now: datetime) -
     return Digest(
         user=user, role=role, period=period, survey=survey, ports=ports, lines=lines,
         approvals=plans_awaiting_review(user=user) if role == MANAGEMENT else [],
-        escalations=overdue_escalations(user=user, ports=ports, now=now),
+        escalations=overdue_tickets(user=user, ports=ports, now=now),
     )
 
 

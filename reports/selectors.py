@@ -1,7 +1,8 @@
 """What a report pack shows: the dashboards' panels of one wave for the reader's scope, from snapshots only.
 
 The company section and one section per visible port reuse ``dashboards.panels`` (the same rows and chart data the
-dashboards show), beside feedback evidence, the themes of open comments (``feedback.themes``) and plan progress. Nothing here recomputes a rate.
+dashboards show), beside feedback evidence, the overdue follow-up tickets (``followup``), the themes of open comments
+(``feedback.themes``) and plan progress. Nothing here recomputes a rate.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from departments.ports import PORTS
 from departments.selectors import user_sees_company_wide
 from feedback.selectors import PortEvidence, feedback_port_evidence_cached
 from feedback.themes import ThemeCount, port_comment_themes
+from followup.models import Escalation, Ticket
+from followup.selectors import ticket_list
 from improvement_plans.selectors import plan_follow_through, plan_items, plans_for_year
 from reports.charts import chart_svg
 from satisfaction.selectors import metric_run_state
@@ -100,6 +103,18 @@ def top_themes(sections: list[PackSection], *, limit: int = TOP_THEMES) -> list[
     return [theme for _index, _position, theme in found[:limit]]
 
 
+# Overdue follow-up tickets (the follow-up app's 已逾期 selection) as of the pack's or the digest's time.
+OVERDUE_SHOWN = 10  # rows a port page lists; the rest are counted
+
+
+def overdue_tickets(*, user, ports: list[str], now: datetime) -> list[Ticket]:
+    """The follow-up tickets of these ports past their SLA while the clock still runs (新建/处理中), as the
+    follow-up app selects them (``followup.selectors.ticket_list(overdue_at=now)``, the ticket list's 已逾期 view,
+    within what the reader may see), each with its escalation (to the department head, then management).
+    Earliest due first."""
+    return list(ticket_list(user=user, overdue_at=now).filter(port__in=ports))
+
+
 @dataclass
 class PlanProgress:
     plan: object  # ImprovementPlan
@@ -134,6 +149,7 @@ class PackSection:
     themes: list[ThemeCount] = field(default_factory=list)  # a port section: its lexicon's counts
     top_themes: list[PortTheme] = field(default_factory=list)  # the company section: the top ones across ports
     plan: PlanProgress | None = None
+    overdue: list[Ticket] = field(default_factory=list)  # the section's ports' overdue follow-up tickets
     headline: object = None  # the whole-survey MetricSnapshot of this section (headline or port)
     change: object = None  # ChangeTest against the previous wave of the same series, or None
     change_from: Survey | None = None
@@ -152,6 +168,15 @@ class ReportPack:
     @property
     def port_labels(self) -> list[str]:
         return [port_name(port) for port in self.ports]
+
+    @property
+    def overdue_by_port(self) -> list[tuple[str, int, int]]:
+        """(port label, overdue tickets, of them escalated to management) per section."""
+        return [
+            (section.title, len(section.overdue),
+             sum(ticket.escalation == Escalation.MANAGEMENT for ticket in section.overdue))
+            for section in self.sections
+        ]
 
 
 def pack_ports_for(user, *, only: str | None = None) -> list[str]:
@@ -243,6 +268,10 @@ def report_pack(*, user, survey: Survey, now: datetime, only_port: str | None = 
         for port in ports
     ]
     company.top_themes = top_themes(sections)
+    overdue = overdue_tickets(user=user, ports=ports, now=now)
+    company.overdue = overdue
+    for section in sections:
+        section.overdue = [ticket for ticket in overdue if ticket.port == section.port]
     return ReportPack(
         survey=survey, ports=ports, company_wide=user_sees_company_wide(user), company=company, sections=sections,
         computed_at=metric_run_state(survey=survey)["computed_at"], generated_at=now,

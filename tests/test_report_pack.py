@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from PIL import Image
@@ -25,6 +26,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 NOW = datetime(2026, 5, 1, 9, 30, tzinfo=UTC)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture(scope="module")
@@ -373,3 +375,59 @@ def test_a_lexicon_change_redraws_the_cached_pack_with_the_new_theme(commented, 
     assert len(renders) == 2
     counts = {c.name: c.comments for c in renders[-1].sections[0].themes}
     assert counts["巡逻"] == 1 and counts == {c.name: c.comments for c in by_hand("property")}
+
+
+# --- Overdue follow-up tickets (the follow-up app's own selection) --------------------------------------------------
+
+
+def open_ticket(port: str, text: str, when: datetime):
+    """A feedback record and its follow-up ticket, opened by the follow-up app's own sync at ``when``."""
+    from feedback.models import Feedback
+    from followup.models import Ticket
+    from followup.services import tickets_sync_feedback
+
+    feedback = Feedback.objects.create(kind="complaint", project=Project.objects.get(code="SUN"), port=port,
+                                       received_on=when.date(), description=text)  # fmt: skip
+    tickets_sync_feedback(feedback_ids=[feedback.pk], now=when)
+    return Ticket.objects.get(feedback=feedback)
+
+
+def test_a_heads_pack_lists_their_ports_overdue_tickets_as_the_follow_up_app_selects_them(surveys, property_head,
+                                                                                          tmp_path):
+    from followup.selectors import ticket_list
+    from followup.services import tickets_escalate
+
+    late = open_ticket("property", "电梯困人未处理", datetime(2026, 4, 20, 1, tzinfo=UTC))
+    open_ticket("engineering", "外墙渗水未处理", datetime(2026, 4, 21, 1, tzinfo=UTC))  # not their port
+    fresh = open_ticket("property", "刚受理的投诉", datetime(2026, 4, 30, 12, tzinfo=UTC))  # due after NOW
+    tickets_escalate(now=NOW)
+    tickets_escalate(now=NOW)  # a day past due already: on to management
+    assert [t.pk for t in ticket_list(user=property_head, overdue_at=NOW)] == [late.pk]
+    assert fresh.due_at > NOW
+
+    sections = section_texts(pdf_pages_text(report_pack_pdf(user=property_head, survey=surveys[1], now=NOW), tmp_path))
+    page = sections["property"][sections["property"].index("逾期跟进工单"):]
+    late.refresh_from_db()
+    assert re.search(rf"{late.due_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}\s+阳光花园\s+新建\s+已升级至管理层\s+投诉：电梯困人未处理",
+                     page)
+    assert "刚受理的投诉" not in page and "外墙渗水" not in "\n".join(sections.values())
+    company = sections[""][sections[""].index("逾期跟进工单"):]
+    assert re.search(r"物业管理\s+1\s+1", company)
+
+
+def test_the_cached_pack_is_redrawn_when_its_overdue_tickets_change(surveys, client, property_head, monkeypatch):
+    from followup.models import Ticket, TicketStatus
+    from reports import services
+
+    renders = []
+    monkeypatch.setattr(services, "pack_pdf_render", lambda *, pack: renders.append(pack) or b"%PDF-1.7 drawn")
+    ticket = open_ticket("property", "电梯困人未处理", datetime(2026, 4, 20, 1, tzinfo=UTC))
+    client.force_login(property_head)
+    url = "/reports/pack.pdf?survey=2026-annual&port=property"
+    client.get(url)
+    client.get(url)
+    assert len(renders) == 1 and [t.pk for t in renders[0].sections[0].overdue] == [ticket.pk]
+    # Called back by a bulk update (no signal moves a version): the pack no longer lists it, so it is redrawn.
+    Ticket.objects.filter(pk=ticket.pk).update(status=TicketStatus.CALLED_BACK)
+    client.get(url)
+    assert len(renders) == 2 and renders[-1].sections[0].overdue == []

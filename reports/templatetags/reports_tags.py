@@ -2,7 +2,7 @@
 
 from django import template
 
-from reports.selectors import THEME_EXAMPLES, weighted_of
+from reports.selectors import OVERDUE_SHOWN, THEME_EXAMPLES, weighted_of
 
 register = template.Library()
 
@@ -28,3 +28,13 @@ def examples(theme) -> list[str]:
 def unmentioned(themes) -> list[str]:
     """The names of the lexicon's themes no comment mentioned."""
     return [theme.name for theme in themes or [] if not theme.comments]
+
+
+@register.filter
+def overdue_shown(tickets) -> list:
+    return list(tickets or [])[:OVERDUE_SHOWN]
+
+
+@register.filter
+def overdue_more(tickets) -> int:
+    return max(len(tickets or []) - OVERDUE_SHOWN, 0)
