@@ -1,8 +1,8 @@
 """The monthly digest: one e-mail per reader and month, by role, with the report pack attached.
 
 Management gets the company figures, the targets' verdicts, the plans waiting for their approval and the overdue
-(escalated) follow-up tickets; a department head gets their ports' figures, verdicts and overdue tickets. Each user may turn the
-kind off on /accounts/notifications/. ``DigestSent`` (unique per user and period) makes a run idempotent: the row
+follow-up tickets (the follow-up app's selection, with their escalation); a department head gets their ports'
+figures, verdicts and overdue tickets. Each user may turn the kind off on /accounts/notifications/. ``DigestSent`` (unique per user and period) makes a run idempotent: the row
 is written in the same transaction as the mail is handed to the mail server, so a failed send is retried by the
 next run and a sent one is never repeated.
 """
