@@ -2,9 +2,9 @@
 
 Management gets the company figures, the targets' verdicts, the plans waiting for their approval and the overdue
 follow-up tickets (the follow-up app's selection, with their escalation); a department head gets their ports'
-figures, verdicts and overdue tickets. Each user may turn the kind off on /accounts/notifications/. ``DigestSent`` (unique per user and period) makes a run idempotent: the row
-is written in the same transaction as the mail is handed to the mail server, so a failed send is retried by the
-next run and a sent one is never repeated.
+figures, verdicts and overdue tickets. Each user may turn the kind off on /accounts/notifications/. ``DigestSent``
+(unique per user and period) makes a run idempotent: the row is written in the same transaction as the mail is
+handed to the mail server, so a failed send is retried by the next run and a sent one is never repeated.
 """
 
 from __future__ import annotations
