@@ -142,19 +142,9 @@ class HttpGatewaySmsBackend(BaseSmsBackend):
                 "X-Signature": self.signature(body),
             },
         )
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as reply:  # noqa: S310 - URL from settings
-                raw = reply.read()
-        except urllib.error.HTTPError as error:
-            return SmsResult(ok=False, error=f"HTTP {error.code}")
-        except (urllib.error.URLError, TimeoutError, OSError) as error:
-            return SmsResult(ok=False, error=f"网关不可达：{type(error).__name__}")
-        try:
-            answer = json.loads(raw)
-        except ValueError:
-            return SmsResult(ok=False, error="网关应答不是 JSON")
-        if not isinstance(answer, dict):
-            return SmsResult(ok=False, error="网关应答不是 JSON 对象")
+        answer = _json_answer(request, timeout=self.timeout, json_errors=False)
+        if isinstance(answer, SmsResult):
+            return answer
         if answer.get("code") == "OK":
             return SmsResult(ok=True, provider_id=str(answer.get("message_id", ""))[:64])
         return SmsResult(ok=False, error=f"{answer.get('code', '?')}: {answer.get('message', '')}"[:250])
@@ -212,21 +202,10 @@ class AliyunSmsBackend(HttpGatewaySmsBackend):
             method="POST",
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as reply:  # noqa: S310 - URL from settings
-                raw = reply.read()
-        except urllib.error.HTTPError as error:
-            raw = error.read() or b""
-            if not raw.strip().startswith(b"{"):
-                return SmsResult(ok=False, error=f"HTTP {error.code}")
-        except (urllib.error.URLError, TimeoutError, OSError) as error:
-            return SmsResult(ok=False, error=f"网关不可达：{type(error).__name__}")
-        try:
-            answer = json.loads(raw)
-        except ValueError:
-            return SmsResult(ok=False, error="网关应答不是 JSON")
-        if not isinstance(answer, dict):
-            return SmsResult(ok=False, error="网关应答不是 JSON 对象")
+        # Alibaba answers refusals with an HTTP error whose body is the JSON that says why.
+        answer = _json_answer(request, timeout=self.timeout, json_errors=True)
+        if isinstance(answer, SmsResult):
+            return answer
         if answer.get("Code") == "OK":
             return SmsResult(ok=True, provider_id=str(answer.get("BizId", ""))[:64])
         return SmsResult(ok=False, error=f"{answer.get('Code', '?')}: {answer.get('Message', '')}"[:250])
@@ -475,3 +454,24 @@ def anonymised_contacts_scrub() -> int:
     from online.models import OwnerMessaging
 
     return OwnerMessaging.objects.filter(owner__anonymised_at__isnull=False).exclude(email="").update(email="")
+
+
+def _json_answer(request: urllib.request.Request, *, timeout: float, json_errors: bool) -> dict | SmsResult:
+    """POST ``request`` and read the gateway's JSON object, or the failed SmsResult that says why not. With
+    ``json_errors`` an HTTP error whose body is JSON is read like an answer (the gateway explains its refusal there)."""
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as reply:  # noqa: S310 - URL from settings
+            raw = reply.read()
+    except urllib.error.HTTPError as error:
+        raw = (error.read() or b"") if json_errors else b""
+        if not raw.strip().startswith(b"{"):
+            return SmsResult(ok=False, error=f"HTTP {error.code}")
+    except (urllib.error.URLError, TimeoutError, OSError) as error:
+        return SmsResult(ok=False, error=f"网关不可达：{type(error).__name__}")
+    try:
+        answer = json.loads(raw)
+    except ValueError:
+        return SmsResult(ok=False, error="网关应答不是 JSON")
+    if not isinstance(answer, dict):
+        return SmsResult(ok=False, error="网关应答不是 JSON 对象")
+    return answer
