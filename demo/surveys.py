@@ -95,6 +95,7 @@ class DemoSurvey:
     number_prefix: str = ""  # questionnaire numbers: prefix + running number (default: the year)
     shift: float = 0.0  # in standard deviations: a third-party firm's owners answer a little more critically
     stages: tuple[str, ...] = ()  # the owner stages the wave targets (empty = all)
+    weighting: str = "none"  # "population": its rates are also weighted to the owner roster (加权)
 
 
 SURVEYS = (
@@ -103,8 +104,9 @@ SURVEYS = (
     DemoSurvey("2026-annual", "2026年度客户满意度调查", date(2026, 4, 1), date(2026, 6, 30), 0.70,
                questionnaire="standard-open"),
     # Generated after the annual waves, so that adding them left the annual waves' numbers as they were.
+    # A small third-party sample (22 % answered): weighted to the owner roster, so the demo shows 加权 figures.
     DemoSurvey("2026-group", "集团2026年度第三方满意度调查（本公司样本）", date(2026, 3, 1), date(2026, 3, 31), 0.22,
-               series="group", number_prefix="G26-", shift=-0.12),
+               series="group", number_prefix="G26-", shift=-0.12, weighting="population"),
     DemoSurvey("callback-2025", "2025年回访触点调查", date(2025, 1, 1), date(2025, 12, 31), 0.35, series="callback",
                questionnaire="headline-open", number_prefix="CB25-", stages=("run_in",)),
 )
@@ -413,6 +415,7 @@ def _demo_write(data: DemoDataset) -> tuple[dict[str, int], list[int]]:
             starts_on=wave.starts_on,
             ends_on=wave.ends_on,
             target_stages=wave.stages,
+            weighting=wave.weighting,
         )
         rows = [
             Response(

@@ -1,10 +1,10 @@
 """The monthly digest: one e-mail per reader and month, by role, with the report pack attached.
 
 Management gets the company figures, the targets' verdicts, the plans waiting for their approval and the overdue
-escalations; a department head gets their ports' figures, verdicts and overdue escalations. Each user may turn the
-kind off on /accounts/notifications/. ``DigestSent`` (unique per user and period) makes a run idempotent: the row
-is written in the same transaction as the mail is handed to the mail server, so a failed send is retried by the
-next run and a sent one is never repeated.
+follow-up tickets (the follow-up app's selection, with their escalation); a department head gets their ports'
+figures, verdicts and overdue tickets. Each user may turn the kind off on /accounts/notifications/. ``DigestSent``
+(unique per user and period) makes a run idempotent: the row is written in the same transaction as the mail is
+handed to the mail server, so a failed send is retried by the next run and a sent one is never repeated.
 """
 
 from __future__ import annotations
@@ -26,10 +26,9 @@ from core.notifications import notification_recipients
 from dashboards.selectors import dashboard_ports_for, dashboard_targets, port_name, target_check
 from departments.models import Role
 from departments.selectors import user_has_role
-from feedback.models import Feedback, FeedbackSeverity, FeedbackStatus
 from improvement_plans.selectors import plans_awaiting_review
 from reports.models import DigestSent
-from reports.selectors import Weighted, weighted_of
+from reports.selectors import Weighted, overdue_tickets, weighted_of
 from reports.services import report_pack_pdf, safe_filename
 from satisfaction.models import MetricSnapshot
 from surveys.models import Survey
@@ -39,8 +38,6 @@ logger = logging.getLogger(__name__)
 
 DIGEST_KIND = "monthly_digest"
 MANAGEMENT, HEAD = "management", "department_head"
-# An escalation is overdue when feedback of severity 较重 or 严重 is still open this many days after it came in.
-ESCALATION_OVERDUE_DAYS = 7
 
 
 def digest_period(today: date) -> str:
@@ -61,19 +58,6 @@ def digest_audience() -> list[tuple[object, str]]:
         elif dashboard_ports_for(user):
             audience.append((user, HEAD))
     return audience
-
-
-def overdue_escalations(*, ports: list[str], today: date) -> list[Feedback]:
-    return list(
-        Feedback.objects.filter(
-            port__in=ports,
-            severity__in=[FeedbackSeverity.MAJOR, FeedbackSeverity.SEVERE],
-            received_on__lte=today - timedelta(days=ESCALATION_OVERDUE_DAYS),
-        )
-        .exclude(status=FeedbackStatus.CLOSED)
-        .select_related("project")
-        .order_by("received_on", "id")
-    )
 
 
 @dataclass(frozen=True)
@@ -99,7 +83,7 @@ class Digest:
     escalations: list = field(default_factory=list)
 
 
-def digest_for(*, user, role: str, survey: Survey, period: str, today: date) -> Digest:
+def digest_for(*, user, role: str, survey: Survey, period: str, now: datetime) -> Digest:
     """What one reader's digest says, from the wave's whole-survey snapshots (headline, loyalty, their ports)."""
     ports = dashboard_ports_for(user)
     targets = dashboard_targets(survey=survey)
@@ -114,7 +98,7 @@ def digest_for(*, user, role: str, survey: Survey, period: str, today: date) -> 
         lines.append(_line(_("总体满意度"), headline.satisfaction_rate, headline.satisfaction_ci_low,
                            headline.satisfaction_ci_high, headline.n, company.get("satisfaction"), weighted_of(headline)))
         lines.append(_line(_("忠诚度"), headline.loyalty_rate, headline.loyalty_ci_low, headline.loyalty_ci_high,
-                           headline.loyalty_base or 0, company.get("loyalty")))
+                           headline.loyalty_base or 0, company.get("loyalty"), weighted_of(headline, loyalty=True)))
     for port in ports:
         row = rows.get(port)
         if row is not None:
@@ -123,7 +107,7 @@ def digest_for(*, user, role: str, survey: Survey, period: str, today: date) -> 
     return Digest(
         user=user, role=role, period=period, survey=survey, ports=ports, lines=lines,
         approvals=plans_awaiting_review(user=user) if role == MANAGEMENT else [],
-        escalations=overdue_escalations(ports=ports, today=today),
+        escalations=overdue_tickets(user=user, ports=ports, now=now),
     )
 
 
@@ -134,7 +118,7 @@ def _line(label, rate, low, high, n, target, weighted=None) -> DigestLine:
 def _send_one(*, digest: Digest, address: str, pack: bytes, now: datetime) -> bool:
     """Claim (user, period) and mail the digest in one transaction; False when it was already claimed."""
     subject = _("月度满意度摘要 · %(period)s · %(survey)s") % {"period": digest.period, "survey": digest.survey.name}
-    body = render_to_string("reports/digest_email.txt", {"digest": digest, "DIGEST_MANAGEMENT": MANAGEMENT, "overdue_days": ESCALATION_OVERDUE_DAYS})
+    body = render_to_string("reports/digest_email.txt", {"digest": digest, "DIGEST_MANAGEMENT": MANAGEMENT})
     try:
         with transaction.atomic():
             DigestSent.objects.create(user=digest.user, period=digest.period, survey=digest.survey, role=digest.role,
@@ -166,7 +150,7 @@ def digests_send(*, now: datetime) -> int:
         if not addresses:
             continue
         with override(settings.LANGUAGE_CODE):
-            digest = digest_for(user=user, role=role, survey=survey, period=period, today=today)
+            digest = digest_for(user=user, role=role, survey=survey, period=period, now=now)
             key = (role, tuple(digest.ports))
             if key not in packs:
                 packs[key] = report_pack_pdf(user=user, survey=survey, now=now)

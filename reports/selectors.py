@@ -1,7 +1,8 @@
 """What a report pack shows: the dashboards' panels of one wave for the reader's scope, from snapshots only.
 
 The company section and one section per visible port reuse ``dashboards.panels`` (the same rows and chart data the
-dashboards show), beside feedback evidence, open-comment counts and plan progress. Nothing here recomputes a rate.
+dashboards show), beside feedback evidence, the overdue follow-up tickets (``followup``), the themes of open comments
+(``feedback.themes``) and plan progress. Nothing here recomputes a rate.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Count
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -30,16 +30,19 @@ from dashboards.selectors import (
 from departments.ports import PORTS
 from departments.selectors import user_sees_company_wide
 from feedback.selectors import PortEvidence, feedback_port_evidence_cached
+from feedback.themes import ThemeCount, port_comment_themes
+from followup.models import Escalation, Ticket
+from followup.selectors import ticket_list
 from improvement_plans.selectors import plan_follow_through, plan_items, plans_for_year
 from reports.charts import chart_svg
 from satisfaction.selectors import metric_run_state
-from surveys.models import ResponseComment, Survey
+from surveys.models import Survey
 from surveys.selectors import survey_year
 
 WEAKEST_ITEMS = 5
 
 
-# --- Weighted figures (issue 15's weighting): shown only where a snapshot row carries them ---------------------
+# --- Weighted figures (weighting to the owner population): shown only where a snapshot row carries them -------
 
 
 @dataclass(frozen=True)
@@ -50,37 +53,66 @@ class Weighted:
     n_eff: float | None
 
 
-def weighted_of(row) -> Weighted | None:
-    """The row's weighted rate, interval and Kish n_eff when it has them (``weighted_rate`` not None), else None.
-    The interval may be stored as ``weighted_ci`` (a pair) or as ``weighted_ci_low`` / ``weighted_ci_high``."""
-    rate = getattr(row, "weighted_rate", None)
-    if row is None or rate is None:
+def weighted_of(row, *, loyalty: bool = False) -> Weighted | None:
+    """The snapshot row's satisfaction (or, ``loyalty``, loyalty) weighted to the owner population: the rate, the
+    Wilson interval at the Kish effective n, and that n. None when the wave is not weighted or nobody in the slice
+    weighs (``weighted_rate`` null)."""
+    if row is None:
         return None
-    ci = getattr(row, "weighted_ci", None)
-    low, high = ci if ci else (getattr(row, "weighted_ci_low", None), getattr(row, "weighted_ci_high", None))
-    return Weighted(rate, low, high, getattr(row, "n_eff", None))
+    if loyalty:
+        rate, low, high, n_eff = (row.weighted_loyalty_rate, row.weighted_loyalty_ci_low, row.weighted_loyalty_ci_high,
+                                  row.loyalty_n_eff)  # fmt: skip
+    else:
+        rate, low, high, n_eff = row.weighted_rate, row.weighted_ci_low, row.weighted_ci_high, row.n_eff
+    return None if rate is None else Weighted(rate, low, high, n_eff)
 
 
 # --- Feedback, comments, plans -------------------------------------------------------------------------------------
 
 
+# The themes of open comments (``feedback.themes``, the port dashboard's theme panel: the same cached counts).
+THEME_EXAMPLES = 2  # examples printed per theme (the dashboard shows up to three)
+TOP_THEMES = 8  # themes listed in the company section, across the reader's ports
+
+
 @dataclass(frozen=True)
-class CommentCount:
-    label: str
-    count: int
+class PortTheme:
+    """One theme of one port's lexicon with its counts (for the company section's list across ports)."""
+
+    port: str
+    port_label: str
+    count: ThemeCount
 
 
-def comment_counts(*, survey: Survey, port: str) -> list[CommentCount]:
-    """How many owners wrote each open comment question of this port ("" = questions of no port) in the wave.
-    No theme lexicon exists yet: the pack shows plain counts."""
-    rows = (
-        ResponseComment.objects.filter(response__survey=survey, question__port=port)
-        .exclude(text="")
-        .values("question__label", "question__position")
-        .annotate(count=Count("id"))
-        .order_by("question__position")
-    )
-    return [CommentCount(row["question__label"], row["count"]) for row in rows]
+def section_themes(*, survey: Survey, port: str) -> list[ThemeCount]:
+    """Every theme of the port's lexicon, in its order, counted on the wave's comments read for the port (its own
+    questions' and the general ones) — exactly the port dashboard's theme panel."""
+    return port_comment_themes(survey=survey, port=port)
+
+
+def top_themes(sections: list[PackSection], *, limit: int = TOP_THEMES) -> list[PortTheme]:
+    """The most mentioned themes across the sections' ports (each port counted by its own lexicon): by comments,
+    then owners, then the port's and the lexicon's order. Themes nobody mentioned are left out."""
+    found = [
+        (index, position, PortTheme(section.port, section.title, count))
+        for index, section in enumerate(sections)
+        for position, count in enumerate(section.themes)
+        if count.comments
+    ]
+    found.sort(key=lambda item: (-item[2].count.comments, -item[2].count.owners, item[0], item[1]))
+    return [theme for _index, _position, theme in found[:limit]]
+
+
+# Overdue follow-up tickets (the follow-up app's 已逾期 selection) as of the pack's or the digest's time.
+OVERDUE_SHOWN = 10  # rows a port page lists; the rest are counted
+
+
+def overdue_tickets(*, user, ports: list[str], now: datetime) -> list[Ticket]:
+    """The follow-up tickets of these ports past their SLA while the clock still runs (新建/处理中), as the
+    follow-up app selects them (``followup.selectors.ticket_list(overdue_at=now)``, the ticket list's 已逾期 view,
+    within what the reader may see), each with its escalation (to the department head, then management).
+    Earliest due first."""
+    return list(ticket_list(user=user, overdue_at=now).filter(port__in=ports))
 
 
 @dataclass
@@ -114,15 +146,13 @@ class PackSection:
     weakest: list = field(default_factory=list)
     drivers: object = None
     feedback: PortEvidence | None = None
-    comments: list[CommentCount] = field(default_factory=list)
+    themes: list[ThemeCount] = field(default_factory=list)  # a port section: its lexicon's counts
+    top_themes: list[PortTheme] = field(default_factory=list)  # the company section: the top ones across ports
     plan: PlanProgress | None = None
+    overdue: list[Ticket] = field(default_factory=list)  # the section's ports' overdue follow-up tickets
     headline: object = None  # the whole-survey MetricSnapshot of this section (headline or port)
     change: object = None  # ChangeTest against the previous wave of the same series, or None
     change_from: Survey | None = None
-
-    @property
-    def weighted(self) -> Weighted | None:
-        return weighted_of(self.headline)
 
 
 @dataclass
@@ -138,6 +168,15 @@ class ReportPack:
     @property
     def port_labels(self) -> list[str]:
         return [port_name(port) for port in self.ports]
+
+    @property
+    def overdue_by_port(self) -> list[tuple[str, int, int]]:
+        """(port label, overdue tickets, of them escalated to management) per section."""
+        return [
+            (section.title, len(section.overdue),
+             sum(ticket.escalation == Escalation.MANAGEMENT for ticket in section.overdue))
+            for section in self.sections
+        ]
 
 
 def pack_ports_for(user, *, only: str | None = None) -> list[str]:
@@ -181,7 +220,6 @@ def _company_section(*, survey, surveys, ports, targets, labels, user, year, eve
     return PackSection(
         port="", title=_("公司整体"), panels=panels, charts=charts,
         drivers=panels.get("driver_table", {}).get("drivers"),
-        comments=comment_counts(survey=survey, port=""),
         plan=plan_progress(user=user, year=year, port=""),
         headline=point.row if point else None, change=point.change if point else None,
         change_from=point.change_from if point else None,
@@ -207,7 +245,7 @@ def _port_section(*, survey, surveys, port, targets, labels, user, year) -> Pack
     return PackSection(
         port=port, title=port_name(port), panels=panels, charts=charts, weakest=weakest["items"], drivers=drivers,
         feedback=feedback_port_evidence_cached(port=port, survey=survey),
-        comments=comment_counts(survey=survey, port=port),
+        themes=section_themes(survey=survey, port=port),
         plan=plan_progress(user=user, year=year, port=port),
         headline=point.row if point else None, change=point.change if point else None,
         change_from=point.change_from if point else None,
@@ -229,6 +267,11 @@ def report_pack(*, user, survey: Survey, now: datetime, only_port: str | None = 
         _port_section(survey=survey, surveys=surveys, port=port, targets=targets, labels=labels, user=user, year=year)
         for port in ports
     ]
+    company.top_themes = top_themes(sections)
+    overdue = overdue_tickets(user=user, ports=ports, now=now)
+    company.overdue = overdue
+    for section in sections:
+        section.overdue = [ticket for ticket in overdue if ticket.port == section.port]
     return ReportPack(
         survey=survey, ports=ports, company_wide=user_sees_company_wide(user), company=company, sections=sections,
         computed_at=metric_run_state(survey=survey)["computed_at"], generated_at=now,

@@ -17,8 +17,9 @@ from dashboards import panels as P
 from dashboards.selectors import SliceFilter, question_labels
 from feedback.models import FeedbackKind
 from feedback.selectors import feedback_port_version
+from feedback.themes import LOW_SCORE_MAX, port_theme_version
 from reports.charts import chart_svg
-from reports.selectors import NUMBER_RULES, ReportPack, pack_ports_for, report_pack
+from reports.selectors import NUMBER_RULES, ReportPack, overdue_tickets, pack_ports_for, report_pack
 from satisfaction.selectors import metric_run_state
 from surveys.models import Survey
 
@@ -34,6 +35,7 @@ def pack_pdf_render(*, pack: ReportPack) -> bytes:
         "pack": pack,
         "rules": [_(rule) for rule in NUMBER_RULES],
         "feedback_kinds": FeedbackKind.choices,
+        "low_max": LOW_SCORE_MAX,
         "footer": footer.replace('"', "'"),
     })
 
@@ -46,7 +48,9 @@ def report_pack_pdf(*, user, survey: Survey, now: datetime | None = None, only_p
 
 # A pack takes seconds to draw; asked again before anything it shows changed, the same bytes are served. The key
 # names every input: the ``data`` version (snapshots, surveys, plans, feedback saves: ``dashboards.receivers``), the
-# ``scope`` version, each port's feedback state (bulk feedback imports send no save signal), the reader (plans are
+# ``scope`` version, each port's feedback state (bulk feedback imports send no save signal) and theme lexicon's
+# state (the comments themselves move the data version), the overdue follow-up tickets it lists (they become
+# overdue as time passes and follow-up saves move no version), the reader (plans are
 # read as they may see them), the wave, the port asked for and the language.
 PACK_SECONDS = 3600
 
@@ -55,7 +59,9 @@ def report_pack_pdf_cached(*, user, survey: Survey, only_port: str | None = None
     ports = pack_ports_for(user, only=only_port)  # refuses before anything is looked up
     versions = versions_read()
     parts = (versions.get(DATA), versions.get(SCOPE), user.pk, survey.pk, only_port, get_language(),
-             tuple((port, feedback_port_version(port=port)) for port in ports))
+             tuple((port, feedback_port_version(port=port), port_theme_version(port=port)) for port in ports),
+             tuple((t.pk, t.status, t.escalation, t.summary) for t in overdue_tickets(user=user, ports=ports,
+                                                                                    now=timezone.now())))
     key = "reports:pack:" + hashlib.sha256(repr(parts).encode()).hexdigest()
     content = cache.get(key)
     if content is None:

@@ -4,17 +4,20 @@ twice; opted-out, inactive and other roles get nothing; a failed send is retried
 import io
 import shutil
 import subprocess
-from datetime import date, datetime
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
 from django.db import IntegrityError
+from django.utils import timezone
 
 from core.notifications import notification_set
 from core.templatetags.csm import pct
 from departments.ports import PORTS, port_label
 from feedback.models import Feedback, FeedbackSeverity
+from followup.models import Ticket, TicketStatus
+from followup.services import tickets_escalate, tickets_sync_feedback
 from improvement_plans.models import ImprovementPlan, PlanStatus
 from owners.models import Project
 from reports import digests
@@ -50,7 +53,8 @@ def packs(monkeypatch):
 @pytest.fixture
 def world(built, db):
     """Two managers (one opted out, one inactive), the property head, an engineering head without e-mail, a staff
-    member; a plan waiting for approval; two overdue severe complaints (property, engineering) and a fresh one."""
+    member; a plan waiting for approval; follow-up tickets of severe complaints: two overdue (property,
+    engineering), a fresh one and one called back."""
     people = {
         "boss": make_user("boss", groups=["management"], email="boss@example.com"),
         "quiet": make_user("quiet", groups=["management"], email="quiet@example.com"),
@@ -63,12 +67,20 @@ def world(built, db):
     notification_set(user=people["quiet"], kind=DIGEST_KIND, enabled=False)
     ImprovementPlan.objects.create(year=2026, port="property", status=PlanStatus.SUBMITTED,
                                    submitted_by=people["head"])
+    # Feedback records become follow-up tickets (the follow-up app's own sync, at the time each came in); the beat's
+    # escalation has run once by 1 December: the two past their SLA went to the department head.
     project = Project.objects.get(code="SUN")
     for port, received, text in (("property", date(2026, 11, 2), "电梯困人未处理"),
                                  ("engineering", date(2026, 11, 3), "外墙渗水未处理"),
-                                 ("property", date(2026, 11, 30), "刚受理的投诉")):
-        Feedback.objects.create(kind="complaint", project=project, port=port, received_on=received,
-                                severity=FeedbackSeverity.SEVERE, description=text)
+                                 ("property", date(2026, 11, 30), "刚受理的投诉"),
+                                 ("property", date(2026, 11, 4), "已回访的投诉")):
+        feedback = Feedback.objects.create(kind="complaint", project=project, port=port, received_on=received,
+                                           severity=FeedbackSeverity.SEVERE, description=text)
+        opened = datetime.combine(received, time(9), tzinfo=SHANGHAI)
+        tickets_sync_feedback(feedback_ids=[feedback.pk], now=opened)
+    # Called back: the SLA clock stopped, so it is not overdue however old.
+    Ticket.objects.filter(summary__contains="已回访的投诉").update(status=TicketStatus.CALLED_BACK)
+    tickets_escalate(now=DEC_1)
     return people
 
 
@@ -96,7 +108,12 @@ def test_management_and_heads_get_their_own_digest_once_with_the_pack_attached(w
     for port in PORTS:
         assert f"{port_label(port)}：{pct(whole(survey, port).satisfaction_rate)}" in boss.body
     assert "2026 物业管理" in boss.body  # the plan waiting for approval
-    assert boss.body.count("· 严重 ·") == 2  # both overdue escalations, not the fresh one
+    # Both overdue tickets (escalated to the heads), earliest due first; not the fresh one nor the called-back one.
+    overdue = [line for line in boss.body.splitlines() if "· 已升级至部门负责人 ·" in line]
+    assert len(overdue) == 2 and "电梯困人未处理" in overdue[0] and "外墙渗水未处理" in overdue[1]
+    due = Ticket.objects.get(summary__contains="电梯困人未处理").due_at
+    assert overdue[0].startswith(f"- 期限 {timezone.localtime(due):%Y-%m-%d %H:%M} · 阳光花园 · 物业管理 · 新建 ·")
+    assert "刚受理的投诉" not in boss.body and "已回访的投诉" not in boss.body
     name, content, mimetype = boss.attachments[0]
     assert name == "report-pack-2026-annual.pdf" and mimetype == "application/pdf" and content.startswith(b"%PDF")
 
@@ -104,7 +121,7 @@ def test_management_and_heads_get_their_own_digest_once_with_the_pack_attached(w
     assert f"物业管理：{pct(whole(survey, 'property').satisfaction_rate)}" in head.body
     assert all(port_label(port) not in head.body for port in PORTS if port != "property")
     assert "待您审批" not in head.body
-    assert head.body.count("· 严重 ·") == 1 and "2026-11-02" in head.body
+    assert head.body.count("· 已升级至部门负责人 ·") == 1 and "电梯困人未处理" in head.body
     assert head.attachments[0][1] == b"%PDF-1.7 fake pack for head"
 
     assert set(DigestSent.objects.values_list("user__username", "period")) == {("boss", "2026-11"), ("head", "2026-11")}
@@ -193,7 +210,6 @@ def test_a_heads_attached_pack_is_a_real_pdf_of_their_ports(world, tmp_path):
 
 def test_the_command_sends_what_is_due_and_says_how_many(world, packs, monkeypatch):
     from django.core.management import call_command
-    from django.utils import timezone
 
     monkeypatch.setattr(timezone, "now", lambda: DEC_1)
     out = io.StringIO()
@@ -211,9 +227,29 @@ def test_the_admin_lists_what_was_sent_and_deleting_a_row_sends_it_again(world, 
 
 
 def test_a_weighted_wave_shows_its_weighted_figures_labelled_in_the_mail(world, packs, monkeypatch):
-    monkeypatch.setattr(MetricSnapshot, "weighted_rate", 0.6543, raising=False)
-    monkeypatch.setattr(MetricSnapshot, "weighted_ci", (0.6, 0.7), raising=False)
-    monkeypatch.setattr(MetricSnapshot, "n_eff", 123.4, raising=False)
+    # A real weighted wave (the roster's stage mix differs from the sample's; metrics through the service).
+    from satisfaction.selectors import metric_rows
+    from tests.test_weighting_db import build
+
+    survey = build()
+    monkeypatch.setattr(digests, "survey_latest", lambda: survey)
     digests_send(now=DEC_1)
     head = next(message for message in mail.outbox if message.to == ["head@example.com"])
-    assert head.body.count("；加权 65.4%（95% 区间 60.0% – 70.0%，n_eff = 123.4）") == 2  # headline and property
+    lines = {line[2:].split("：")[0]: line for line in head.body.splitlines() if line.startswith("- ")}
+    headline, prop = whole(survey), whole(survey, "property")
+    rows = {(r["port"] or "") : r for r in metric_rows(survey=survey) if r["project"] is r["stage"] is None}
+
+    def said(rate, low, high, n_eff):
+        return f"；加权 {pct(rate)}（95% 区间 {pct(low)} – {pct(high)}，n_eff = {n_eff:.1f}）"
+
+    assert lines["总体满意度"].endswith(said(rows[""]["weighted_rate"], *rows[""]["weighted_ci"], rows[""]["n_eff"]))
+    assert lines["忠诚度"].endswith(said(headline.weighted_loyalty_rate, headline.weighted_loyalty_ci_low,
+                                         headline.weighted_loyalty_ci_high, headline.loyalty_n_eff))
+    assert lines["物业管理"].endswith(said(prop.weighted_rate, prop.weighted_ci_low, prop.weighted_ci_high, prop.n_eff))
+    assert rows["property"]["n_eff"] == prop.n_eff and headline.weighted_rate != headline.satisfaction_rate
+    assert f"{pct(headline.satisfaction_rate)}（95% 区间" in lines["总体满意度"]  # the plain figure leads
+
+
+def test_an_unweighted_wave_says_nothing_weighted(world, packs):
+    digests_send(now=DEC_1)
+    assert mail.outbox and not any("加权" in message.body for message in mail.outbox)

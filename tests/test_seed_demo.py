@@ -91,6 +91,20 @@ def test_seed_demo_loads_projects_owners_surveys_users_and_their_metrics(capsys)
     assert headline["change"]["z"] == pytest.approx(reference.statistic, rel=1e-12) and 2.7 < reference.statistic < 2.9
     group = next(r for r in metric_rows(survey=surveys["2026-group"]) if r["port"] is r["project"] is r["stage"] is None)
     assert group["change"] is None  # the group series' first wave
+    # The group wave is weighted to the owner roster (加权), the others are not; its weighted headline equals an
+    # independent computation from the roster and the answers.
+    from satisfaction.selectors import survey_frame, survey_population
+    from tests.test_weighting import independent
+
+    assert [code for code, s in surveys.items() if s.weighting == "population"] == ["2026-group"]
+    assert not MetricSnapshot.objects.filter(survey__code__in=["2025-annual", "2026-annual", "callback-2025"],
+                                             n_eff__isnull=False).exists()  # fmt: skip
+    weighted = MetricSnapshot.objects.get(survey=surveys["2026-group"], port="", project=None, stage="")
+    frame = survey_frame(survey=surveys["2026-group"]).astype({"project": str, "stage": str}).replace(0, float("nan"))
+    expected = independent(frame, "overall", population=survey_population(survey=surveys["2026-group"]))
+    assert weighted.weighted_rate == pytest.approx(expected["rate"], abs=1e-12)
+    assert weighted.n_eff == pytest.approx(expected["n_eff"], rel=1e-12) and 30 < weighted.n_eff < weighted.n
+    assert group["weighted_rate"] == weighted.weighted_rate and group["n_eff"] == weighted.n_eff
     # Detail items drive their port: every importance clearly positive.
     drivers = DriverSnapshot.objects.filter(survey=surveys["2026-annual"], project=None).exclude(port="")
     assert drivers.count() == 16 and all(d.importance > 0.2 for d in drivers)
