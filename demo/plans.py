@@ -36,7 +36,13 @@ def demo_plans_seed() -> int:
     )
     if len(users) < len(DEMO_DRAFTERS) or len(surveys) < 2 or ImprovementPlan.objects.exists():
         return 0
-    current, before = surveys[-1], surveys[-2]
+    current = surveys[-1]
+    # The baseline is the survey before it in its own series (2025-annual for 2026-annual), never another series'
+    # (the group's third-party sample): plans are judged against the surveys of their year and series.
+    earlier = [survey for survey in surveys[:-1] if survey.series_id == current.series_id]
+    if not earlier:
+        return 0
+    before = earlier[-1]
     year = survey_year(current)
     staff, mgmt = users["staff"], users["mgmt"]
 

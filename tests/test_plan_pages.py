@@ -13,6 +13,7 @@ from improvement_plans.selectors import plan_follow_through
 from owners.models import Owner, Project
 from satisfaction.models import MetricSnapshot
 from satisfaction.services import metrics_compute
+from surveys.models import Survey
 from surveys.services import response_submit, survey_create
 
 # (overall, repurchase, recommend, property, property_cleaning) per questionnaire.
@@ -334,9 +335,16 @@ def test_the_demo_plans_load_in_four_workflow_states(db):
         make_user(username, groups=groups, department=department, head=department not in (None, "brand_service"))
     assert demo_plans_seed() == 0  # no surveys yet
     small_survey("2025-annual", date(2025, 9, 1), answers=ANSWERS[:6])
+    # The group's third-party sample comes between them in time; it is another series, so never the baseline.
+    survey_create(code="2026-group", name="集团2026年度第三方满意度调查", source="group", starts_on=date(2026, 3, 1))
     small_survey("2026-annual", date(2026, 9, 1))
     assert demo_plans_seed() == 4
     statuses = dict(ImprovementPlan.objects.filter(year=2026).values_list("port", "status"))
     assert statuses == {"": "in_progress", "property": "in_progress", "engineering": "draft", "sales": "submitted"}
     assert ImprovementPlan.objects.get(port="property").baseline_survey.code == "2025-annual"
+    from dashboards.selectors import dashboard_targets
+
+    # So the company wave of the plans' year is judged against their targets, and the group's wave is not.
+    assert dashboard_targets(survey=Survey.objects.get(code="2026-annual"))["company"]["satisfaction"] is not None
+    assert dashboard_targets(survey=Survey.objects.get(code="2026-group"))["company"]["satisfaction"] is None
     assert demo_plans_seed() == 0  # never twice
