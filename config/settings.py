@@ -283,6 +283,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
         "polling_interval": 0.1,
     }
+    # kombu's filesystem transport with atomic message files (core/celery_fs.py): a worker never reads half a message.
+    CELERY_BROKER_TRANSPORT = "core.celery_fs:Transport"
 CELERY_BEAT_SCHEDULE = {
     "nightly-recompute": {
         "task": "satisfaction.tasks.recompute_all_surveys",
