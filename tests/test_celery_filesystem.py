@@ -93,10 +93,12 @@ def test_concurrent_writers_and_a_reader_lose_and_break_nothing(tmp_path, monkey
         with connection(tmp_path) as conn:
             channel = conn.default_channel
             while len(received) < 200:
+                # Read before looking: an empty folder ends the loop only if every writer had finished before it.
+                finished = not writing.is_set()
                 try:
                     payload = channel._get("answers")
                 except Empty:
-                    if not writing.is_set():
+                    if finished:
                         break
                     continue
                 except Exception as exc:  # a half-written file surfaces here (JSONDecodeError)
