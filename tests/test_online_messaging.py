@@ -1,12 +1,13 @@
 """Invitations by SMS and e-mail: queued, sent through the configured backend, held over the night, recorded
 with the outcome and a masked recipient; never to owners who answered or opted out."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
 from django.test import Client
+from django.utils import timezone
 
 from online.messaging import SmsResult, invitations_send, messages_deliver, owner_opt_out
 from online.models import MessageStatus, OutboundMessage, OwnerMessaging, SurveyInvitation
@@ -143,7 +144,10 @@ def test_staff_send_invitations_to_one_project_from_the_page_and_see_the_masked_
     assert "已排队发送 2 条邀请" in text and "无联系方式 1" in text
     assert "138****5678" in text and "13812345678" not in text
     assert "待发送" in text  # the outcome's label, not its code
-    messages_deliver(now=NOON)  # the task on commit uses the real clock (maybe night): deliver at a known noon
+    # The page queued them at the real clock (not_before = now, or 09:00 next if it is night in Shanghai): deliver at
+    # noon of the next day, a daytime moment after whatever the clock said.
+    next_noon = (timezone.now().astimezone(SH) + timedelta(days=1)).replace(hour=12, minute=0, second=0, microsecond=0)
+    messages_deliver(now=next_noon)
     assert sorted(sms.to for sms in outbox) == ["13812345678", "13900001111"]
 
 
@@ -251,7 +255,6 @@ def test_with_the_broker_away_the_send_still_succeeds_and_the_messages_wait_for_
 
 
 def test_a_message_left_sending_by_a_dead_worker_is_closed_as_failed_not_sent_twice(wave, residents, outbox, settings):
-    from datetime import timedelta
 
     settings.CELERY_TASK_ALWAYS_EAGER = False
     invitations_send(survey=wave, owners=[residents["zhang"], residents["li"]], channel="sms", now=NOON)
