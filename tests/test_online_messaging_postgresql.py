@@ -2,7 +2,7 @@
 by a conditional update before it is sent)."""
 
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,7 +15,9 @@ from surveys.services import survey_create
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-NOON = datetime(2026, 12, 1, 12, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+# Noon of the day after the real clock: the sends' on-commit task delivers what is due by the real clock, so the
+# test's moment must lie ahead of it (a fixed noon started failing once that noon had passed).
+NOON = (datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(days=1)).replace(hour=12, minute=0, second=0, microsecond=0)
 
 
 class CountingGateway:
@@ -61,7 +63,6 @@ def test_four_workers_at_once_send_each_queued_message_once(settings):
 
 
 def test_two_reminder_runs_at_once_queue_each_owners_reminder_once(settings):
-    from datetime import timedelta
 
     from online.models import MessageTemplate, ReminderPolicy
     from online.reminders import reminders_queue
